@@ -1,0 +1,12 @@
+"""Bases shared by the message models."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Message(BaseModel):
+    """Base of every input message: immutable, and unknown fields are refused."""
+
+    # No whitespace stripping: codes arrive exactly as filed, and a padded code is an error.
+    model_config = ConfigDict(frozen=True, extra="forbid")

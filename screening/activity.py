@@ -1,0 +1,49 @@
+"""Per-IOR entry counts over a sliding 30-day window, for straw-IOR detection.
+
+Counts are kept in day buckets so memory is bounded by 30 numbers per IOR whatever its
+volume; entries arriving out of order land in their own day. Time is the entry's own
+``filed_at``, never a clock, so a replay of the same feed counts the same.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Final, Protocol
+
+WINDOW_DAYS: Final = 30
+_EPOCH_DAY_SECONDS: Final = 86_400
+
+
+def _day(at: datetime) -> int:
+    return int(at.timestamp()) // _EPOCH_DAY_SECONDS
+
+
+class ActivityView(Protocol):
+    def entries_in_window(self, ior_number: str, at: datetime) -> int: ...
+
+
+class ActivityCounter:
+    def __init__(self) -> None:
+        self._days: dict[str, dict[int, int]] = {}
+
+    def record(self, ior_number: str, at: datetime) -> None:
+        day = _day(at)
+        buckets = self._days.get(ior_number)
+        if buckets is None:
+            self._days[ior_number] = {day: 1}
+            return
+        buckets[day] = buckets.get(day, 0) + 1
+        if len(buckets) > WINDOW_DAYS + 1:
+            newest = max(buckets)
+            for old in [d for d in buckets if d <= newest - WINDOW_DAYS]:
+                del buckets[old]
+
+    def entries_in_window(self, ior_number: str, at: datetime) -> int:
+        buckets = self._days.get(ior_number)
+        if not buckets:
+            return 0
+        day = _day(at)
+        return sum(n for d, n in buckets.items() if day - WINDOW_DAYS < d <= day)
+
+    def __len__(self) -> int:
+        return len(self._days)

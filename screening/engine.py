@@ -1,0 +1,313 @@
+"""The screener: runs the rules in force on an entry and returns the decision.
+
+Worst outcome wins (release < hold < seizure_review) and every matched rule is reported.
+Work that does not depend on the entry is done once, not per entry:
+
+* the rules in force are precomputed for each interval between the pack's effective dates,
+  and narrowed by the rules' gates for each (registered, foreign, entry type) combination;
+* an IOR's classification, risk tier, IOR-rule facts and owner matches form its profile,
+  cached for as long as its registry record is the same object.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import hmac
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from schemas.audit import AuditEvent
+from schemas.decision import (
+    OUTCOME_SEVERITY,
+    OUTCOMES,
+    Outcome,
+    RuleHit,
+    ScreeningDecision,
+    Trigger,
+)
+from schemas.entry import EntryFiling
+from schemas.formats import is_ssn_form, mask_ior_number
+from schemas.reference import BrokerRecord
+from schemas.registry import IorRecord
+from screening.activity import ActivityView
+from screening.bonds import continuous_bond_required
+from screening.classification import classify
+from screening.risk import risk_tier
+from screening.rulepack import RulePack, WatchlistParams
+from screening.rules import CATALOGUE, Case, Gate, IorProfile, owner_matches
+from screening.watchlist import WatchlistIndex
+
+_PROFILE_CACHE_LIMIT: Final = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class ReferenceData:
+    """Brokers by filer code and the loaded entity lists."""
+
+    brokers: Mapping[str, BrokerRecord] = field(default_factory=dict)
+    watchlist: WatchlistIndex = field(default_factory=WatchlistIndex)
+
+
+@dataclass(frozen=True, slots=True)
+class ActiveRule:
+    """A catalogue rule bound to its settings in the pack."""
+
+    rule_id: str
+    check: Any
+    params: Any
+    severity: int
+    outcome: Outcome
+    citation: str
+    cure: str
+    needs_registry: bool
+    gate: Gate | None
+
+    def hit(self, fact: str) -> RuleHit:
+        return RuleHit(self.rule_id, self.outcome, f"{fact} {self.cure}", self.citation)
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """The rules in force between two consecutive effective dates of the pack."""
+
+    entry_rules: tuple[ActiveRule, ...]
+    ior_rules: Mapping[str, ActiveRule]
+
+
+def decision_id(entry_number: str, revision: int, pack_version: str, basis: str = "") -> str:
+    """Deterministic: the same entry revision under the same pack always gets the same id.
+
+    ``basis`` distinguishes a re-screening (after a registry change or a resolution) from
+    the decision at filing, so that it is a new decision rather than a duplicate.
+    """
+    text = f"{entry_number}|{revision}|{pack_version}|{basis}"
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+PlanKey = tuple[int, bool, bool, str]
+
+
+class Screener:
+    """Screens entries under one rule pack. A new pack means a new screener: swapping the
+    object is the atomic switch, and its caches can never mix two packs."""
+
+    def __init__(
+        self,
+        pack: RulePack,
+        reference: ReferenceData | None = None,
+        *,
+        ior_hash_key: bytes | None = None,
+    ) -> None:
+        self.pack = pack
+        self._reference = reference or ReferenceData()
+        self._ior_hash_key = ior_hash_key
+        self._profiles: dict[str, tuple[IorRecord | None, IorProfile]] = {}
+        self._plans: dict[PlanKey, tuple[ActiveRule, ...]] = {}
+        settings = pack.rules.by_id()
+        self._rules = {
+            entry.rule_id: ActiveRule(
+                entry.rule_id,
+                entry.entry_check or entry.ior_check,
+                settings[entry.rule_id].params,
+                OUTCOME_SEVERITY[settings[entry.rule_id].outcome],
+                settings[entry.rule_id].outcome,
+                settings[entry.rule_id].citation,
+                settings[entry.rule_id].cure,
+                entry.needs_registry,
+                entry.gate,
+            )
+            for entry in CATALOGUE
+        }
+        self._ior_checks = tuple(
+            (entry.rule_id, entry.ior_check, settings[entry.rule_id].params)
+            for entry in CATALOGUE
+            if entry.ior_check is not None
+        )
+        self._watchlist_params: WatchlistParams = pack.rules.watchlist_match.params
+        self._bounds, self._segments = self._compile()
+
+    def _compile(self) -> tuple[list[float], list[Segment]]:
+        settings = self.pack.rules.by_id()
+        times = sorted(
+            {
+                t.timestamp()
+                for rule in settings.values()
+                for t in (rule.effective_from, rule.effective_until)
+                if t is not None
+            }
+        )
+        segments = []
+        for index in range(len(times) + 1):
+            probe = times[index - 1] if index else (times[0] - 1 if times else 0.0)
+            at = datetime.fromtimestamp(probe, UTC)
+            in_force = [e for e in CATALOGUE if settings[e.rule_id].in_force(at)]
+            segments.append(
+                Segment(
+                    entry_rules=tuple(
+                        self._rules[e.rule_id] for e in in_force if e.entry_check is not None
+                    ),
+                    ior_rules={e.rule_id: self._rules[e.rule_id] for e in in_force if e.ior_check},
+                )
+            )
+        return times, segments
+
+    @property
+    def reference(self) -> ReferenceData:
+        return self._reference
+
+    @reference.setter
+    def reference(self, reference: ReferenceData) -> None:
+        # Owner matches cached in the IOR profiles depend on the entity lists.
+        self._reference = reference
+        self._profiles.clear()
+
+    def rules_in_force(self, at: datetime) -> tuple[str, ...]:
+        segment = self._segments[bisect.bisect_right(self._bounds, at.timestamp())]
+        return tuple(
+            rule_id
+            for rule_id in self._rules
+            if rule_id in segment.ior_rules
+            or any(r.rule_id == rule_id for r in segment.entry_rules)
+        )
+
+    def _plan(self, key: PlanKey) -> tuple[ActiveRule, ...]:
+        """The entry rules that can fire for this segment, registry state, IOR category and
+        entry type; built once per combination."""
+        segment_index, registered, foreign, entry_type = key
+        plan = tuple(
+            rule
+            for rule in self._segments[segment_index].entry_rules
+            if (registered or not rule.needs_registry)
+            and (rule.gate is None or rule.gate(rule.params, entry_type, foreign))
+        )
+        self._plans[key] = plan
+        return plan
+
+    def ior_hash(self, ior_number: str) -> str | None:
+        """A keyed hash of an SSN-form IOR number, so masked outputs can still be joined."""
+        if self._ior_hash_key is None or not is_ssn_form(ior_number):
+            return None
+        return hmac.new(self._ior_hash_key, ior_number.encode(), hashlib.sha256).hexdigest()[:32]
+
+    def profile(self, ior_number: str, ior: IorRecord | None) -> IorProfile:
+        cached = self._profiles.get(ior_number)
+        if cached is not None and cached[0] is ior:
+            return cached[1]
+        classification = classify(ior, self.pack.classification)
+        profile = IorProfile(classification, None, mask_ior_number(ior_number))
+        profile.foreign_description = (
+            f"IOR {profile.shown_ior_number} is a foreign IOR ({classification.description})"
+        )
+        if ior is not None:
+            profile.registered_ts = ior.registered_at.timestamp()
+            profile.risk = risk_tier(ior, classification, self.pack.risk_tiers)
+            bond_params = self.pack.rules.bond_sufficiency.params
+            profile.required_continuous_bond = continuous_bond_required(
+                ior.duties_paid_12m_usd or 0.0,
+                bond_params.continuous_floor_usd,
+                bond_params.continuous_rate,
+            )
+            facts = []
+            for rule_id, check, params in self._ior_checks:
+                fact = check(ior, profile, params)
+                if fact is not None:
+                    facts.append((rule_id, fact))
+            profile.ior_facts = tuple(facts)
+            if self._reference.watchlist:
+                profile.owner_matches = owner_matches(
+                    ior, self._reference.watchlist, self._watchlist_params
+                )
+        if len(self._profiles) >= _PROFILE_CACHE_LIMIT:
+            self._profiles.clear()
+        self._profiles[ior_number] = (ior, profile)
+        return profile
+
+    def screen(
+        self,
+        entry: EntryFiling,
+        ior: IorRecord | None,
+        *,
+        screened_at: datetime,
+        as_of: datetime | None = None,
+        activity: ActivityView | None = None,
+        trigger: Trigger = "filed",
+        basis: str = "",
+    ) -> ScreeningDecision:
+        """Screen one entry. ``as_of`` (default: the entry's ``filed_at``) decides which
+        rules are in force and how old the IOR is; ``screened_at`` is only stamped."""
+        at = as_of or entry.filed_at
+        at_ts = at.timestamp()
+        segment_index = bisect.bisect_right(self._bounds, at_ts)
+        profile = self.profile(entry.ior_number, ior)
+        classification = profile.classification
+        key = (
+            segment_index,
+            ior is not None,
+            classification.category == "foreign",
+            entry.entry_type,
+        )
+        plan = self._plans.get(key) or self._plan(key)
+        hits = []
+        worst = 0
+        if profile.ior_facts:
+            in_force = self._segments[segment_index].ior_rules
+            for rule_id, fact in profile.ior_facts:
+                rule = in_force.get(rule_id)
+                if rule is not None:
+                    hits.append(rule.hit(fact))
+                    worst = max(worst, rule.severity)
+        reference = self._reference
+        case = Case(
+            entry, ior, profile, reference.brokers, reference.watchlist, activity, at, at_ts
+        )
+        for rule in plan:
+            fact = rule.check(case, rule.params)
+            if fact is not None:
+                hits.append(rule.hit(fact))
+                if rule.severity > worst:
+                    worst = rule.severity
+        risk = profile.risk
+        return ScreeningDecision(
+            decision_id(entry.entry_number, entry.revision, self.pack.version, basis),
+            entry.entry_number,
+            entry.revision,
+            entry.entry_type,
+            entry.port_code,
+            profile.shown_ior_number,
+            self.ior_hash(entry.ior_number) if self._ior_hash_key else None,
+            entry.broker_filer_code,
+            entry.entered_value_usd,
+            OUTCOMES[worst],
+            tuple(hits),
+            self.pack.version,
+            classification.category,
+            classification.failed_prongs,
+            classification.reading,
+            risk.tier if risk is not None else None,
+            entry.filed_at,
+            screened_at,
+            trigger,
+        )
+
+
+def screened_event(decision: ScreeningDecision) -> AuditEvent:
+    """The audit record of a decision: cheap, and replayable to the same ``event_id``."""
+    return AuditEvent(
+        event_id=f"{decision.decision_id}-screened",
+        event_type="EntryScreened" if decision.trigger == "filed" else "EntryRescreened",
+        subject=decision.entry_number,
+        occurred_at=decision.screened_at,
+        ior_number=decision.ior_number,
+        decision_id=decision.decision_id,
+        outcome=decision.outcome,
+        rule_ids=tuple(hit.rule_id for hit in decision.hits),
+        rule_pack_version=decision.rule_pack_version,
+        details={
+            "ior_classification": decision.ior_classification,
+            "risk_tier": decision.risk_tier,
+            "trigger": decision.trigger,
+        },
+    )

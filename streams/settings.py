@@ -1,0 +1,73 @@
+"""Settings: one frozen object read from ``SCREENING_*`` environment variables.
+
+Defaults suit a laptop (a broker on localhost:9092, metrics on 9464). Built once at an entry
+point and passed down; nothing here opens a connection. Secrets are ``SecretStr`` so they
+never print.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class TopicNames(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SCREENING_TOPIC_", frozen=True, extra="forbid")
+
+    entries_filed: str = "entries.filed"
+    ior_registry: str = "ior.registry"
+    reference_brokers: str = "reference.brokers"
+    reference_watchlist: str = "reference.watchlist"
+    reference_rulepacks: str = "reference.rulepacks"
+    entries_released: str = "entries.released"
+    entries_holds: str = "entries.holds"
+    entries_seizure_review: str = "entries.seizure-review"
+    screening_audit: str = "screening.audit"
+    ior_vetting_alerts: str = "ior.vetting-alerts"
+    holds_resolutions: str = "holds.resolutions"
+    entries_filed_dlq: str = "entries.filed.dlq"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SCREENING_", frozen=True, extra="ignore")
+
+    # --- Kafka connection ---
+    kafka_bootstrap: str = "localhost:9092"
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "PLAIN"
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_cafile: Path | None = None
+    ssl_certfile: Path | None = None
+    ssl_keyfile: Path | None = None
+    ssl_key_password: SecretStr | None = None
+    # Apache Kafka supports idempotent producers; the embedded Tansu broker refuses them.
+    producer_idempotence: bool = False
+    client_id: str = "entry-screening"
+    consumer_group: str = "entry-screening"
+
+    # --- topics ---
+    topics: TopicNames = Field(default_factory=TopicNames)
+    partitions: Annotated[int, Field(ge=1, le=10_000)] = 6
+    replication_factor: Annotated[int, Field(ge=1, le=7)] = 1
+
+    # --- the worker ---
+    rule_pack_path: Path | None = None
+    batch_size: Annotated[int, Field(ge=1, le=100_000)] = 2_000
+    batch_linger_ms: Annotated[int, Field(ge=0, le=60_000)] = 50
+    max_message_bytes: Annotated[int, Field(ge=1_024, le=50_000_000)] = 1_000_000
+    table_store: Literal["memory", "rocksdb"] = "memory"
+    data_dir: Path = Path("var/worker")
+    metrics_port: Annotated[int, Field(ge=0, le=65_535)] = 9464
+    metrics_host: str = "127.0.0.1"
+    # Key of the hash that lets authorised systems join on masked SSN-form IOR numbers.
+    ior_hash_key: SecretStr | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    def ior_hash_key_bytes(self) -> bytes | None:
+        if self.ior_hash_key is None:
+            return None
+        return self.ior_hash_key.get_secret_value().encode()
