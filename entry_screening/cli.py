@@ -7,10 +7,16 @@ the Kafka stack.
 from __future__ import annotations
 
 import argparse
+import asyncio
+import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from streams.settings import Settings
 
 EXIT_OK = 0
 EXIT_INPUT_ERRORS = 1
@@ -98,6 +104,104 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --- Kafka commands ------------------------------------------------------------------------
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    from streams.settings import Settings
+
+    if getattr(args, "bootstrap", None):
+        os.environ["SCREENING_KAFKA_BOOTSTRAP"] = args.bootstrap
+    return Settings()
+
+
+def cmd_topics_create(args: argparse.Namespace) -> int:
+    from streams.admin import create_topics
+
+    settings = _settings(args)
+    for outcome in asyncio.run(create_topics(settings)):
+        spec = outcome.spec
+        state = "created" if outcome.created else "exists "
+        kind = "compacted" if spec.compacted else "         "
+        note = f"  ({outcome.note})" if outcome.note else ""
+        print(f"{state} {spec.name:<28} {spec.partitions:>3} partitions {kind} {spec.role}{note}")
+    return EXIT_OK
+
+
+def _report(result: Any, label: str) -> int:
+    for number, reason in result.skipped:
+        print(f"line {number}: skipped: {reason}", file=sys.stderr)
+    print(
+        f"{label}: produced {result.produced}, skipped {len(result.skipped)} "
+        f"in {result.seconds:.2f} s",
+        file=sys.stderr,
+    )
+    return EXIT_INPUT_ERRORS if result.skipped else EXIT_OK
+
+
+def cmd_load(args: argparse.Namespace) -> int:
+    from streams import loaders
+
+    settings = _settings(args)
+    if args.kind == "registry" and args.delete:
+        count = asyncio.run(loaders.delete_registry_records(settings, args.delete))
+        print(f"registry: {count} deletions produced", file=sys.stderr)
+        return EXIT_OK
+    if args.file is None:
+        print("entry-screening load: FILE is required", file=sys.stderr)
+        return EXIT_USAGE
+    result = asyncio.run(loaders.load(settings, args.kind, args.file))
+    return _report(result, f"{args.kind} -> {loaders.topic_for(settings, args.kind)}")
+
+
+def cmd_feed(args: argparse.Namespace) -> int:
+    from streams import loaders
+
+    settings = _settings(args)
+    total = sum(1 for line in args.file.open("rb") if line.strip())
+    result = asyncio.run(
+        loaders.feed(
+            settings,
+            args.file,
+            rate=args.rate,
+            strict=args.strict,
+            progress=loaders.Progress(total),
+        )
+    )
+    return _report(result, f"entries -> {settings.topics.entries_filed}")
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    _settings(args)
+    import faust
+
+    from streams.app import app
+
+    # quiet: no banner or spinner; the logs are JSON lines.
+    worker = faust.Worker(
+        app,
+        loglevel=app.conf.logging_config["root"]["level"].lower(),
+        quiet=not sys.stdout.isatty(),
+    )
+    worker.execute_from_commandline()
+    return EXIT_OK  # not reached: the worker exits the process
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from entry_screening.demo import DemoOptions, run_demo
+
+    return run_demo(
+        DemoOptions(
+            entries=args.entries,
+            iors=args.iors,
+            rate=args.rate,
+            malformed=args.malformed,
+            seed=args.seed,
+            keep=args.keep,
+        )
+    )
+
+
 # --- the parser ----------------------------------------------------------------------------
 
 
@@ -166,6 +270,72 @@ def build_parser() -> argparse.ArgumentParser:
     )
     generate.add_argument("--out", type=Path, required=True, metavar="DIR")
     generate.set_defaults(run=cmd_generate)
+
+    bootstrap = argparse.ArgumentParser(add_help=False)
+    bootstrap.add_argument(
+        "--bootstrap",
+        metavar="HOST:PORT",
+        help="Kafka bootstrap servers (default: $SCREENING_KAFKA_BOOTSTRAP)",
+    )
+
+    topics = commands.add_parser("topics", help="manage the pipeline's topics")
+    topic_commands = topics.add_subparsers(dest="topics_command", required=True, metavar="ACTION")
+    create = topic_commands.add_parser(
+        "create",
+        parents=[bootstrap],
+        help="create every topic with its partitions and config (idempotent)",
+    )
+    create.set_defaults(run=cmd_topics_create)
+
+    load = commands.add_parser("load", help="validate and produce registry or reference data")
+    load_kinds = load.add_subparsers(dest="kind", required=True, metavar="KIND")
+    for kind, text in (
+        ("registry", "IOR records to ior.registry, keyed by IOR number"),
+        ("brokers", "broker records to reference.brokers, keyed by filer code"),
+        ("watchlist", "entity-list records to reference.watchlist, keyed by id"),
+    ):
+        sub = load_kinds.add_parser(kind, parents=[bootstrap], help=text)
+        sub.add_argument(
+            "file", type=_existing_file, nargs="?" if kind == "registry" else None, metavar="FILE"
+        )
+        if kind == "registry":
+            sub.add_argument(
+                "--delete",
+                nargs="+",
+                metavar="IOR",
+                help="remove these IORs from the registry instead",
+            )
+        sub.set_defaults(run=cmd_load)
+
+    feed = commands.add_parser(
+        "feed",
+        parents=[bootstrap],
+        help="produce entry filings to entries.filed, keyed by IOR number",
+    )
+    feed.add_argument("file", type=_existing_file, metavar="ENTRIES.jsonl")
+    feed.add_argument("--rate", type=float, metavar="N", help="at most N entries per second")
+    feed.add_argument(
+        "--strict", action="store_true", help="validate each line first and skip invalid ones"
+    )
+    feed.set_defaults(run=cmd_feed)
+
+    worker = commands.add_parser(
+        "worker",
+        parents=[bootstrap],
+        help="run a screening worker (same as `faust -A streams.app worker`)",
+    )
+    worker.set_defaults(run=cmd_worker)
+
+    demo = commands.add_parser(
+        "demo", help="the whole pipeline on the embedded broker with a generated feed"
+    )
+    demo.add_argument("--entries", type=int, default=30_000)
+    demo.add_argument("--iors", type=int, default=5_000)
+    demo.add_argument("--rate", type=float, metavar="N", help="feed at most N entries per second")
+    demo.add_argument("--malformed", type=int, default=30)
+    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--keep", action="store_true", help="keep the work directory and logs")
+    demo.set_defaults(run=cmd_demo)
     return parser
 
 

@@ -30,6 +30,17 @@ class TopicNames(BaseSettings):
     holds_resolutions: str = "holds.resolutions"
     entries_filed_dlq: str = "entries.filed.dlq"
 
+    def with_prefix(self, prefix: str) -> TopicNames:
+        """The same topics under ``prefix`` (demos and tests on a shared cluster)."""
+        return TopicNames.model_validate(
+            {name: f"{prefix}{value}" for name, value in self.model_dump().items()}
+        )
+
+    def as_environment(self) -> dict[str, str]:
+        return {
+            f"SCREENING_TOPIC_{name.upper()}": value for name, value in self.model_dump().items()
+        }
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SCREENING_", frozen=True, extra="ignore")
@@ -48,6 +59,11 @@ class Settings(BaseSettings):
     producer_idempotence: bool = False
     client_id: str = "entry-screening"
     consumer_group: str = "entry-screening"
+    # How long a silent worker keeps its partitions. A group join also waits on it (the
+    # embedded broker answers a join after about half of it), so the demo and the tests on
+    # the embedded broker use 2 s; Apache Kafka refuses less than its
+    # group.min.session.timeout.ms (6 s by default).
+    session_timeout_ms: Annotated[int, Field(ge=1_000, le=300_000)] = 10_000
 
     # --- topics ---
     topics: TopicNames = Field(default_factory=TopicNames)
@@ -61,11 +77,16 @@ class Settings(BaseSettings):
     max_message_bytes: Annotated[int, Field(ge=1_024, le=50_000_000)] = 1_000_000
     table_store: Literal["memory", "rocksdb"] = "memory"
     data_dir: Path = Path("var/worker")
-    metrics_port: Annotated[int, Field(ge=0, le=65_535)] = 9464
+    # 0 picks a free port; -1 serves no metrics.
+    metrics_port: Annotated[int, Field(ge=-1, le=65_535)] = 9464
     metrics_host: str = "127.0.0.1"
     # Key of the hash that lets authorised systems join on masked SSN-form IOR numbers.
     ior_hash_key: SecretStr | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @property
+    def heartbeat_interval_ms(self) -> int:
+        return max(min(1_000, self.session_timeout_ms // 3), 300)
 
     def ior_hash_key_bytes(self) -> bytes | None:
         if self.ior_hash_key is None:

@@ -1,0 +1,111 @@
+"""Prometheus metrics of a worker, in one place, on an injectable registry.
+
+Names follow Prometheus conventions: the ``screening_`` prefix, base units (seconds),
+``_total`` counters, and no per-entry labels (rule ids, outcomes, stages and partitions are
+bounded sets). Each worker process serves its own ``/metrics``; counters and histograms sum
+correctly across workers in PromQL (``sum(rate(...))``), so no shared multiprocess state is
+needed.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
+
+from schemas.decision import OUTCOMES
+
+# Latency buckets from 1 ms to 30 s: a healthy pipeline answers in tens of milliseconds,
+# a lagging one in seconds.
+_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+_STAGE_BUCKETS = (0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5)
+STAGES = ("decode", "enrich", "rules", "encode", "produce", "commit")
+
+
+class PipelineMetrics:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry if registry is not None else CollectorRegistry()
+        r = self.registry
+        self.entries_consumed = Counter(
+            "screening_entries_consumed", "Entry filings consumed from entries.filed.", registry=r
+        )
+        self.decisions = Counter(
+            "screening_decisions",
+            "Decisions produced and acknowledged, by outcome.",
+            ["outcome", "rule_pack_version"],
+            registry=r,
+        )
+        self.rule_hits = Counter(
+            "screening_rule_hits",
+            "Matched rules in acknowledged decisions.",
+            ["rule_id"],
+            registry=r,
+        )
+        self.dlq_messages = Counter(
+            "screening_dlq_messages",
+            "Inputs sent to the dead-letter topic, by reason.",
+            ["reason"],
+            registry=r,
+        )
+        self.stage_duration = Histogram(
+            "screening_stage_duration_seconds",
+            "Time spent per batch in each stage of the hot path.",
+            ["stage"],
+            buckets=_STAGE_BUCKETS,
+            registry=r,
+        )
+        self.end_to_end_latency = Histogram(
+            "screening_end_to_end_latency_seconds",
+            "From the filing's arrival on entries.filed to its decision's acknowledgement.",
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.batch_size = Histogram(
+            "screening_batch_size_records",
+            "Records per consumer batch.",
+            buckets=(1, 10, 50, 100, 250, 500, 1000, 2000, 5000, 10000),
+            registry=r,
+        )
+        self.batch_failures = Counter(
+            "screening_batch_failures",
+            "Batches retried after a produce or commit failure.",
+            registry=r,
+        )
+        self.registry_iors = Gauge(
+            "screening_registry_iors", "IOR records in this worker's registry mirror.", registry=r
+        )
+        self.registry_age = Gauge(
+            "screening_registry_age_seconds",
+            "Seconds since the newest registry record this worker has applied was written.",
+            registry=r,
+        )
+        self.registry_recovered = Gauge(
+            "screening_registry_recovered",
+            "1 once the registry mirror has caught up with the topic.",
+            registry=r,
+        )
+        self.open_holds = Gauge(
+            "screening_open_holds",
+            "Entries on hold and not yet resolved (this worker's share).",
+            registry=r,
+        )
+        self.consumer_lag = Gauge(
+            "screening_consumer_lag_records",
+            "Records of entries.filed not yet consumed, per partition, as this worker sees it.",
+            ["partition"],
+            registry=r,
+        )
+        self.assigned_partitions = Gauge(
+            "screening_assigned_partitions",
+            "Partitions of entries.filed this worker owns (0 until it has joined the group).",
+            registry=r,
+        )
+        self.rule_pack = Gauge(
+            "screening_rule_pack_active",
+            "1 for the rule pack version in use.",
+            ["version"],
+            registry=r,
+        )
+        self.build_info = Info("screening_build", "Version of the running worker.", registry=r)
+        for outcome in OUTCOMES:
+            self.decisions.labels(outcome, "none")
+        for stage in STAGES:
+            self.stage_duration.labels(stage)

@@ -1,0 +1,59 @@
+"""Producing a consumer batch's outputs as few record batches, and waiting for every ack.
+
+aiokafka's ``send`` costs a future and a lookup per record; ``create_batch``/``send_batch``
+append records to a buffer per topic partition and send each as one request. The pipeline
+decides the partition itself (the partition its entry came from), so no key is hashed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+
+Headers = list[tuple[str, bytes]]
+
+
+class OutputBatch:
+    def __init__(self, producer: AIOKafkaProducer, partitions: dict[str, int]) -> None:
+        self._producer = producer
+        self._partitions = partitions  # topic -> partition count
+        self._open: dict[tuple[str, int], Any] = {}
+        self._full: list[tuple[tuple[str, int], Any]] = []
+        self.records = 0
+
+    def add(
+        self,
+        topic: str,
+        partition: int,
+        key: bytes | None,
+        value: bytes | None,
+        headers: Headers | None = None,
+    ) -> None:
+        slot = (topic, partition % self._partitions[topic])
+        batch = self._open.get(slot)
+        if batch is None:
+            batch = self._open[slot] = self._producer.create_batch()
+        if batch.append(key=key, value=value, timestamp=None, headers=headers or []) is None:
+            # Full: keep it for sending and start another for the same partition.
+            self._full.append((slot, batch))
+            batch = self._open[slot] = self._producer.create_batch()
+            if batch.append(key=key, value=value, timestamp=None, headers=headers or []) is None:
+                raise ValueError(f"a record of {len(value or b'')} bytes exceeds the batch size")
+        self.records += 1
+
+    async def flush(self) -> None:
+        """Send every batch and return once the broker has acknowledged every record.
+
+        Batches are handed to the producer one after another, in the order they were
+        filled, so records of one partition keep their order."""
+        ready = [*self._full, *self._open.items()]
+        self._full, self._open = [], {}
+        acknowledgements = []
+        for (topic, partition), batch in ready:
+            batch.close()
+            acknowledgements.append(
+                await self._producer.send_batch(batch, topic, partition=partition)
+            )
+        await asyncio.gather(*acknowledgements)

@@ -1,0 +1,144 @@
+"""What the screening loop reads from the mirrors: decoded registry records, reference data
+and the active rule pack.
+
+The mirrors hold raw bytes (half the memory of decoded records); the registry view decodes
+a record on first use and keeps it while its bytes are unchanged, so an IOR filing thousands
+of entries is decoded once. The identity of the decoded record is what the screener's
+profile cache keys on.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Final
+
+from schemas import codec
+from schemas.reference import BrokerRecord, WatchlistRecord
+from schemas.registry import IorRecord
+from screening.engine import ReferenceData
+from screening.rulepack import RulePack, RulePackError, load_rule_pack, parse_rule_pack
+from screening.watchlist import WatchlistIndex
+from streams.mirror import TopicMirror
+
+log = logging.getLogger(__name__)
+
+_DECODED_LIMIT: Final = 200_000
+ACTIVE_PACK_KEY: Final = b"active"
+
+
+class RegistryView:
+    def __init__(self, mirror: TopicMirror) -> None:
+        self.mirror = mirror
+        self._decoded: dict[str, tuple[bytes, IorRecord | None]] = {}
+        self.invalid_records = 0
+
+    def __len__(self) -> int:
+        return len(self.mirror)
+
+    def get(self, ior_number: str) -> IorRecord | None:
+        raw = self.mirror.get(ior_number.encode())
+        if raw is None:
+            return None
+        cached = self._decoded.get(ior_number)
+        if cached is not None and (cached[0] is raw or cached[0] == raw):
+            return cached[1]
+        try:
+            record: IorRecord | None = codec.decode(IorRecord, raw)
+        except codec.InputRejected as error:
+            # The loaders validate before producing, so this is a foreign writer's mistake;
+            # an unreadable record counts as no record, which holds the IOR's entries.
+            self.invalid_records += 1
+            log.error(
+                "unreadable registry record",
+                extra={"ior_number_suffix": ior_number[-4:], "reason": error.message},
+            )
+            record = None
+        if len(self._decoded) >= _DECODED_LIMIT:
+            self._decoded.clear()
+        self._decoded[ior_number] = (raw, record)
+        return record
+
+
+class ReferenceView:
+    """Brokers and entity lists, rebuilt whenever either mirror has applied a change."""
+
+    def __init__(self, brokers: TopicMirror, watchlist: TopicMirror) -> None:
+        self.brokers = brokers
+        self.watchlist = watchlist
+        self._seen: tuple[int, int] | None = None
+        self._current = ReferenceData()
+
+    def current(self) -> tuple[ReferenceData, bool]:
+        """The reference data, and whether it changed since the last call."""
+        versions = (self.brokers.version, self.watchlist.version)
+        if versions == self._seen:
+            return self._current, False
+        brokers = {}
+        for _, raw in self.brokers.store.items():
+            try:
+                broker = codec.decode(BrokerRecord, raw)
+            except codec.InputRejected:
+                continue
+            brokers[broker.filer_code] = broker
+        records = []
+        for _, raw in self.watchlist.store.items():
+            try:
+                records.append(codec.decode(WatchlistRecord, raw))
+            except codec.InputRejected:
+                continue
+        self._current = ReferenceData(brokers, WatchlistIndex(records))
+        self._seen = versions
+        return self._current, True
+
+
+class RulePackSource:
+    """The active rule pack: a file (watched for changes) or a message on the rule-pack
+    topic, whichever changed last. An invalid new pack is refused and the old one stays."""
+
+    def __init__(
+        self, initial: RulePack, mirror: TopicMirror | None, path: Path | None = None
+    ) -> None:
+        self.pack = initial
+        self.mirror = mirror
+        self.path = path
+        self._seen_version = -1
+        self._seen_mtime = self._mtime()
+
+    def _mtime(self) -> float | None:
+        try:
+            return self.path.stat().st_mtime if self.path else None
+        except OSError:
+            return None
+
+    def poll_file(self) -> RulePack | None:
+        """A new pack from the file, if it was rewritten since the last call."""
+        mtime = self._mtime()
+        if self.path is None or mtime is None or mtime == self._seen_mtime:
+            return None
+        self._seen_mtime = mtime
+        try:
+            pack = load_rule_pack(self.path)
+        except RulePackError as error:
+            log.error("refused rule pack file", extra={"reason": str(error)})
+            return None
+        self.pack = pack
+        return pack
+
+    def poll_topic(self) -> RulePack | None:
+        """A new pack from the topic, if one arrived since the last call."""
+        if self.mirror is None or self.mirror.version == self._seen_version:
+            return None
+        self._seen_version = self.mirror.version
+        raw = self.mirror.get(ACTIVE_PACK_KEY)
+        if raw is None:
+            return None
+        try:
+            pack = parse_rule_pack(codec.loads(raw), "rule pack from topic")
+        except (RulePackError, ValueError) as error:
+            log.error("refused rule pack from topic", extra={"reason": str(error)})
+            return None
+        if pack.version == self.pack.version:
+            return None
+        self.pack = pack
+        return pack
