@@ -36,6 +36,9 @@ typecheck: $(STAMP) ## mypy strict on the packages
 schemas: $(STAMP) ## regenerate the JSON Schema files from the models
 	$(BIN)/python -m schemas.catalog --write
 
+demo: $(STAMP) ## the main job: embedded broker, worker, generated feed, summary
+	$(BIN)/entry-screening demo
+
 bench-core: $(STAMP) ## the core's cost per entry on one core
 	$(BIN)/python bench/core.py
 

@@ -41,14 +41,16 @@ class EmbeddedBroker:
 
     def start(self, timeout: float = 20.0) -> EmbeddedBroker:
         url = f"tcp://127.0.0.1:{self.port}"
-        log = self.log_path.open("ab") if self.log_path else subprocess.DEVNULL
+        log = self.log_path.open("ab") if self.log_path else None
         self._process = subprocess.Popen(  # noqa: S603 - our own binary, fixed arguments
             [broker_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url],
-            stdout=log,
+            stdout=log if log is not None else subprocess.DEVNULL,
             stderr=subprocess.STDOUT,
             start_new_session=True,
             env={**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "warn")},
         )
+        if log is not None:
+            log.close()  # the broker process has its own copy of the descriptor
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:

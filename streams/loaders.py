@@ -12,6 +12,7 @@ record land on the same partition number whoever produced them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -25,6 +26,7 @@ from pydantic import BaseModel
 
 from schemas import codec
 from schemas.entry import EntryFiling
+from schemas.formats import canonical_entry_number
 from schemas.reference import BrokerRecord, WatchlistRecord
 from schemas.registry import IorRecord
 from streams.kafka import producer_options
@@ -192,6 +194,9 @@ async def feed(
                             )
                         )
                 if sent_at is not None and entry_number is not None:
+                    # Keyed by the dashed form that decisions carry.
+                    with contextlib.suppress(ValueError):
+                        entry_number = canonical_entry_number(entry_number)
                     sent_at[entry_number] = time.time()
                 await sender.send(topic, key, line)
                 done += 1
