@@ -10,6 +10,15 @@ from pydantic import with_config
 
 from schemas.decision import OUTPUT_CONFIG, Outcome
 
+# What each event type's ``details`` carry (keys are a contract of their own):
+#   EntryScreened / EntryRescreened: ior_classification, risk_tier, trigger
+#   HoldResolved: resolution ("cured" | "released_by_officer" | "seizure_confirmed" |
+#                 "refiled_formal"), cure
+#   HoldEscalated: age_hours
+#   PenaltyAssessed: culpability, assessed_usd, floor_usd, max_penalty_usd, repeat_offender,
+#                    national_security
+#   ConfidentialityExpiring / ConfidentialityExpired: expires_at
+#   IorDeactivated: last_entry_at
 AuditEventType = Literal[
     "EntryScreened",
     "EntryRescreened",
@@ -17,9 +26,13 @@ AuditEventType = Literal[
     "IorUpdated",
     "IorRemoved",
     "IorVetted",
+    "IorDeactivated",
     "HoldResolved",
     "HoldEscalated",
     "RulePackActivated",
+    "PenaltyAssessed",
+    "ConfidentialityExpiring",
+    "ConfidentialityExpired",
 ]
 DetailValue = str | int | float | bool | None
 
