@@ -18,6 +18,7 @@ from pydantic import TypeAdapter
 from schemas.audit import AuditEvent, DeadLetter
 from schemas.decision import ScreeningDecision
 from schemas.entry import EntryFiling
+from schemas.lifecycle import HoldRecord, HoldResolution, VettingAlert
 from schemas.reference import BrokerRecord, WatchlistRecord
 from schemas.registry import IorRecord
 
@@ -31,6 +32,9 @@ MESSAGES: Final[dict[str, Any]] = {
     "ScreeningDecision": ScreeningDecision,
     "AuditEvent": AuditEvent,
     "DeadLetter": DeadLetter,
+    "HoldResolution": HoldResolution,
+    "VettingAlert": VettingAlert,
+    "HoldRecord": HoldRecord,
 }
 
 # Default topic name -> message carried (for the DLQ: what its headers describe; the
@@ -45,6 +49,9 @@ TOPIC_MESSAGES: Final[dict[str, str]] = {
     "entries.seizure-review": "ScreeningDecision",
     "screening.audit": "AuditEvent",
     "entries.filed.dlq": "DeadLetter",
+    "holds.resolutions": "HoldResolution",
+    "ior.vetting-alerts": "VettingAlert",
+    "screening.open-holds": "HoldRecord",
 }
 
 

@@ -45,5 +45,15 @@ class ActivityCounter:
         day = _day(at)
         return sum(n for d, n in buckets.items() if day - WINDOW_DAYS < d <= day)
 
+    def buckets(self, ior_number: str) -> dict[int, int]:
+        """The IOR's day buckets (days since the epoch -> entries), for a changelog."""
+        return dict(self._days.get(ior_number, {}))
+
+    def load(self, ior_number: str, buckets: dict[int, int]) -> None:
+        self._days[ior_number] = dict(buckets)
+
+    def forget(self, ior_number: str) -> None:
+        self._days.pop(ior_number, None)
+
     def __len__(self) -> int:
         return len(self._days)

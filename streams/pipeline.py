@@ -7,6 +7,10 @@ about 4.7k/s, while ``getmany`` with batched produce moves around 100k records/s
 So every overhead here is paid per batch: one clock reading, one screener check, one
 produce flush and one commit per batch; per record only decode, lookup, screen and encode.
 
+The same consumer also reads ``holds.resolutions``, keyed like entries by IOR number with
+the same partition count; the range assignor gives partition *p* of both topics to the
+same worker, the one that keeps the open holds of partition *p*.
+
 Delivery is at-least-once. A crash between the acknowledgement and the commit replays the
 batch; the replayed decisions carry the same ``decision_id`` and consumers deduplicate on it.
 """
@@ -17,64 +21,54 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
+from aiokafka.partitioner import murmur2
 
 from schemas import codec
 from schemas.audit import AuditEvent, FieldError
-from schemas.decision import OUTCOMES
 from schemas.entry import EntryFiling
+from schemas.lifecycle import HoldResolution
+from schemas.registry import IorRecord
 from screening.activity import ActivityCounter
-from screening.engine import Screener, screened_event
+from screening.engine import Screener
+from streams.changelog import ChangelogTable
+from streams.emitter import Emitter
+from streams.holds import HoldBook, ResolutionRefused
 from streams.kafka import client_options, producer_options
 from streams.metrics import PipelineMetrics
-from streams.output import Headers, OutputBatch
+from streams.output import OutputBatch
 from streams.settings import Settings
 from streams.state import ReferenceView, RegistryView, RulePackSource
-from streams.topics import decision_topic
 
 log = logging.getLogger(__name__)
 
 _RETRY_BACKOFF_SECONDS: Final = 1.0
 _PACK_FILE_POLL_SECONDS: Final = 2.0
+# last_entry_at only needs day precision (the inactivity sweep counts a year), so an IOR's
+# record is rewritten at most once a day however many entries it files.
+_LAST_ENTRY_RESOLUTION: Final = timedelta(days=1)
 
 
-def dead_letter_headers(
-    rejected: codec.InputRejected, topic: str, partition: int, offset: int, at: datetime
-) -> Headers:
-    """Why a record was refused and where it came from; the record's value stays as it was."""
-    return [
-        ("error.class", rejected.error_class.encode()),
-        ("error.message", rejected.message.encode()[:2_000]),
-        ("error.fields", orjson.dumps([e.field for e in rejected.errors])),
-        ("source.topic", topic.encode()),
-        ("source.partition", str(partition).encode()),
-        ("source.offset", str(offset).encode()),
-        ("failed.at", at.isoformat().encode()),
-    ]
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Revocation waits for the batch in flight (outputs acknowledged, offsets committed)
+    and drops the partitions' state; assignment restores it before any record is read."""
 
-
-class _WaitForBatch(ConsumerRebalanceListener):  # type: ignore[misc]
-    """On revocation, let the batch in flight finish (outputs acknowledged, offsets
-    committed) before the partitions move, so the next owner starts after it."""
-
-    def __init__(self, lock: asyncio.Lock, metrics: PipelineMetrics) -> None:
-        self._lock = lock
-        self._metrics = metrics
+    def __init__(self, loop: ScreeningLoop) -> None:
+        self._loop = loop
 
     async def on_partitions_revoked(self, revoked: Any) -> None:
-        async with self._lock:
-            self._metrics.assigned_partitions.set(0)
+        async with self._loop.lock:
+            self._loop.release_partitions(sorted({tp.partition for tp in revoked}))
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
-        partitions = sorted(tp.partition for tp in assigned)
-        self._metrics.assigned_partitions.set(len(partitions))
-        log.info("partitions assigned", extra={"partitions": partitions})
+        async with self._loop.lock:
+            await self._loop.adopt_partitions(sorted({tp.partition for tp in assigned}))
 
 
 class ScreeningLoop:
@@ -95,46 +89,64 @@ class ScreeningLoop:
         self.metrics = metrics
         self.worker_id = worker_id
         self.activity = ActivityCounter()
+        self.activity_table: ChangelogTable[dict[int, int]] = ChangelogTable(
+            settings,
+            settings.topics.activity_state,
+            lambda raw: {int(day): n for day, n in orjson.loads(raw).items()},
+            lambda buckets: orjson.dumps(buckets, option=orjson.OPT_NON_STR_KEYS),
+        )
+        self.holds = HoldBook(settings, registry)
         reference_data, _ = reference.current()
         self.screener = Screener(
             packs.pack, reference_data, ior_hash_key=settings.ior_hash_key_bytes()
         )
-        self._lock = asyncio.Lock()
+        self.lock = asyncio.Lock()
         self._stopping = False
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
         self._partitions: dict[str, int] = {}
         self._positions: dict[TopicPartition, int] = {}
+        self._owned: set[int] = set()
         self._pending_events: list[AuditEvent] = [self._pack_event()]
+        self._changed_iors: set[str] = set()
+        self._last_entries: dict[str, datetime] = {}
         self._next_pack_poll = 0.0
+        self._next_deadline_check = 0.0
+        self._next_last_entry_flush = time.monotonic() + settings.last_entry_flush_seconds
         self.batches = 0
         metrics.rule_pack.labels(packs.pack.version).set(1)
+        registry.mirror.on_change = self._registry_changed
 
     # --- lifecycle ----------------------------------------------------------------------
 
     async def start(self) -> None:
         s = self.settings
+        t = s.topics
         self._producer = AIOKafkaProducer(**producer_options(s, role="screening"))
         await self._producer.start()
         for topic in (
-            s.topics.entries_released,
-            s.topics.entries_holds,
-            s.topics.entries_seizure_review,
-            s.topics.screening_audit,
-            s.topics.entries_filed_dlq,
+            t.entries_released,
+            t.entries_holds,
+            t.entries_seizure_review,
+            t.screening_audit,
+            t.entries_filed_dlq,
+            t.holds_state,
+            t.activity_state,
+            t.ior_registry,
         ):
-            partitions = await self._producer.partitions_for(topic)
-            self._partitions[topic] = len(partitions)
+            self._partitions[topic] = len(await self._producer.partitions_for(topic))
         self._consumer = AIOKafkaConsumer(
             **client_options(s, role="screening"),
             group_id=s.consumer_group,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=s.batch_size,
+            max_partition_fetch_bytes=max(s.max_message_bytes, 1_048_576),
             # The broker holds a fetch until data arrives or this much time passes; the
             # default 500 ms added up to half a second of latency to a quiet feed.
             fetch_max_wait_ms=max(s.batch_linger_ms, 10),
-            max_partition_fetch_bytes=max(s.max_message_bytes, 1_048_576),
+            # Partition p of entries.filed and of holds.resolutions to the same worker.
+            partition_assignment_strategy=(RangePartitionAssignor,),
             # Heartbeats run in the background; the session timeout bounds both fail-over
             # and (on the embedded broker) the time a group join takes.
             session_timeout_ms=s.session_timeout_ms,
@@ -143,13 +155,11 @@ class ScreeningLoop:
             max_poll_interval_ms=300_000,
         )
         await self._consumer.start()
-        self._consumer.subscribe(
-            [s.topics.entries_filed], listener=_WaitForBatch(self._lock, self.metrics)
-        )
+        self._consumer.subscribe([t.entries_filed, t.holds_resolutions], listener=_Rebalance(self))
 
     async def stop(self) -> None:
         self._stopping = True
-        async with self._lock:
+        async with self.lock:
             if self._consumer is not None:
                 await self._consumer.stop()
             if self._producer is not None:
@@ -170,23 +180,65 @@ class ScreeningLoop:
             for tp, messages in records.items():
                 self._positions[tp] = messages[-1].offset + 1
             self._observe_lag(consumer)
-            if not records and not self._pending_events:
+            if not records and not self._has_background_work():
                 continue
-            async with self._lock:
+            async with self.lock:
                 if self._stopping:
                     return
                 try:
                     await self.process(consumer, records)
-                except (TimeoutError, KafkaError, OSError) as error:
+                except (KafkaError, OSError, TimeoutError) as error:
                     self.metrics.batch_failures.inc()
                     log.error(
                         "batch failed; rewinding to retry it",
                         extra={"error": repr(error), "partitions": len(records)},
                     )
                     self._rewind(consumer, records)
-                    for tp, messages in records.items():
-                        self._positions[tp] = messages[0].offset
                     await asyncio.sleep(_RETRY_BACKOFF_SECONDS)
+
+    def _has_background_work(self) -> bool:
+        now = time.monotonic()
+        return bool(
+            self._pending_events
+            or self._changed_iors
+            or (self.holds and now >= self._next_deadline_check)
+            or (self._last_entries and now >= self._next_last_entry_flush)
+        )
+
+    # --- partition ownership --------------------------------------------------------------
+
+    async def adopt_partitions(self, partitions: list[int]) -> None:
+        new = [p for p in partitions if p not in self._owned]
+        await self.activity_table.restore(new)
+        for _, ior_number, buckets in self.activity_table.items():
+            self.activity.load(ior_number, buckets)
+        # Registry changes may have happened while nobody owned these holds.
+        self._changed_iors.update(await self.holds.restore(new))
+        self._owned = set(partitions)
+        self.metrics.assigned_partitions.set(len(partitions))
+        self.metrics.open_holds.set(len(self.holds))
+        log.info(
+            "partitions assigned", extra={"partitions": partitions, "open_holds": len(self.holds)}
+        )
+
+    def release_partitions(self, partitions: list[int]) -> None:
+        for partition in partitions:
+            for ior_number in self.activity_table.partitions.get(partition, {}):
+                self.activity.forget(ior_number)
+        self.activity_table.drop(partitions)
+        self.holds.drop(partitions)
+        self._owned.difference_update(partitions)
+        self.metrics.assigned_partitions.set(len(self._owned))
+
+    def _registry_changed(self, changes: list[tuple[bytes, bytes | None]]) -> None:
+        """Called by the registry mirror for every change after it has recovered."""
+        if not self.registry.mirror.recovered.is_set():
+            return
+        by_ior = self.holds.by_ior
+        for key, _ in changes:
+            ior_number = key.decode()
+            if ior_number in by_ior:
+                self._changed_iors.add(ior_number)
 
     # --- one batch ----------------------------------------------------------------------
 
@@ -224,32 +276,32 @@ class ScreeningLoop:
     ) -> None:
         """Screen one consumer batch, produce every output, then commit its offsets."""
         s = self.settings
-        topics = s.topics
         metrics = self.metrics
         self._refresh_screener()
         screener = self.screener
         registry = self.registry
         activity = self.activity
+        holds = self.holds
         assert self._producer is not None, "start() first"
         out = OutputBatch(self._producer, self._partitions)
+        emitter = Emitter(out, s, datetime.now(UTC))
         clock = time.perf_counter
-        screened_at = datetime.now(UTC)
-        spent = dict.fromkeys(("decode", "enrich", "rules", "encode"), 0.0)
-        outcomes: Counter[str] = Counter()
-        rule_hits: Counter[str] = Counter()
-        dead: Counter[str] = Counter()
+        spent = dict.fromkeys(("decode", "enrich", "rules", "encode", "lifecycle"), 0.0)
         arrivals: list[int] = []
-        audit_topic = topics.screening_audit
-        decision_topics = {o: decision_topic(s, o) for o in OUTCOMES}
-        encode = codec.encode
+        touched: dict[str, int] = {}  # IOR -> partition, for the activity changelog
+        last_entries = self._last_entries
         max_bytes = s.max_message_bytes
+        entries_topic = s.topics.entries_filed
 
         for event in self._pending_events:
-            out.add(audit_topic, 0, event.subject.encode(), encode(event))
+            emitter.audit(event, 0)
         consumed = 0
         for tp, messages in records.items():
             partition = tp.partition
             consumed += len(messages)
+            if tp.topic != entries_topic:
+                self._apply_resolutions(emitter, tp, messages)
+                continue
             for message in messages:
                 t0 = clock()
                 try:
@@ -259,35 +311,36 @@ class ScreeningLoop:
                         )
                     entry = codec.decode(EntryFiling, message.value, max_bytes=max_bytes)
                 except codec.InputRejected as rejected:
-                    dead[rejected.error_class] += 1
-                    out.add(
-                        topics.entries_filed_dlq,
-                        partition,
-                        message.key,
-                        message.value,
-                        dead_letter_headers(
-                            rejected, tp.topic, partition, message.offset, screened_at
-                        ),
+                    emitter.dead_letter(
+                        rejected, tp.topic, partition, message.offset, message.key, message.value
                     )
                     continue
                 t1 = clock()
-                ior = registry.get(entry.ior_number)
-                activity.record(entry.ior_number, entry.filed_at)
+                ior_number = entry.ior_number
+                ior = registry.get(ior_number)
+                activity.record(ior_number, entry.filed_at)
+                touched[ior_number] = partition
+                seen = last_entries.get(ior_number)
+                if seen is None or entry.filed_at > seen:
+                    last_entries[ior_number] = entry.filed_at
                 t2 = clock()
-                decision = screener.screen(entry, ior, screened_at=screened_at, activity=activity)
+                decision = screener.screen(entry, ior, screened_at=emitter.now, activity=activity)
                 t3 = clock()
-                key = entry.entry_number.encode()
-                out.add(decision_topics[decision.outcome], partition, key, encode(decision))
-                out.add(audit_topic, partition, key, encode(screened_event(decision)))
+                emitter.decision(decision, partition)
+                if decision.outcome != "release" or decision.entry_number in holds.table:
+                    holds.record(emitter, partition, decision, ior_number, message.value)
                 t4 = clock()
                 spent["decode"] += t1 - t0
                 spent["enrich"] += t2 - t1
                 spent["rules"] += t3 - t2
                 spent["encode"] += t4 - t3
-                outcomes[decision.outcome] += 1
-                for hit in decision.hits:
-                    rule_hits[hit.rule_id] += 1
                 arrivals.append(message.timestamp)
+
+        t_lifecycle = clock()
+        for ior_number, partition in touched.items():
+            self.activity_table.put(out, partition, ior_number, activity.buckets(ior_number))
+        self._background_work(emitter)
+        spent["lifecycle"] = clock() - t_lifecycle
 
         t_produce = clock()
         await out.flush()
@@ -310,37 +363,99 @@ class ScreeningLoop:
             observe(max(now_ms - arrived_ms, 0) / 1000)
         metrics.entries_consumed.inc(consumed)
         version = screener.pack.version
-        for outcome, count in outcomes.items():
+        for outcome, count in emitter.outcomes.items():
             metrics.decisions.labels(outcome, version).inc(count)
-        for rule_id, count in rule_hits.items():
+        for rule_id, count in emitter.rule_hits.items():
             metrics.rule_hits.labels(rule_id).inc(count)
-        for reason, count in dead.items():
+        for reason, count in emitter.dead.items():
             metrics.dlq_messages.labels(reason).inc(count)
         spent["produce"] = t_commit - t_produce
         spent["commit"] = t_done - t_commit
         for stage, seconds in spent.items():
             metrics.stage_duration.labels(stage).observe(seconds)
         metrics.batch_size.observe(consumed)
-        metrics.registry_iors.set(len(registry))
+        metrics.open_holds.set(len(holds))
         self.batches += 1
-        if consumed:
+        if consumed or emitter.events:
             log.info(
                 "batch",
                 extra={
                     "records": consumed,
-                    "decisions": sum(outcomes.values()),
-                    "dead_letters": sum(dead.values()),
-                    "outcomes": dict(outcomes),
+                    "decisions": sum(emitter.outcomes.values()),
+                    "dead_letters": sum(emitter.dead.values()),
+                    "outcomes": dict(emitter.outcomes),
+                    "events": dict(emitter.events),
+                    "open_holds": len(holds),
                     "partitions": {
-                        tp.partition: [m[0].offset, m[-1].offset] for tp, m in records.items()
+                        f"{tp.topic}:{tp.partition}": [m[0].offset, m[-1].offset]
+                        for tp, m in records.items()
                     },
                     "ms": {k: round(v * 1000, 2) for k, v in spent.items()},
                 },
             )
 
+    def _apply_resolutions(self, emitter: Emitter, tp: TopicPartition, messages: list[Any]) -> None:
+        for message in messages:
+            try:
+                if message.value is None:
+                    raise codec.InputRejected(
+                        "malformed", (FieldError("(message)", "the record has no value"),)
+                    )
+                resolution = codec.decode(HoldResolution, message.value)
+                self.holds.resolve(emitter, tp.partition, resolution, self.screener, self.activity)
+            except codec.InputRejected as rejected:
+                emitter.dead_letter(
+                    rejected, tp.topic, tp.partition, message.offset, message.key, message.value
+                )
+            except ResolutionRefused as refused:
+                emitter.dead_letter(
+                    refused.rejected(),
+                    tp.topic,
+                    tp.partition,
+                    message.offset,
+                    message.key,
+                    message.value,
+                )
+
+    def _background_work(self, emitter: Emitter) -> None:
+        """Registry changes, hold deadlines and last-entry dates: due work, once per batch."""
+        if self._changed_iors:
+            changed, self._changed_iors = self._changed_iors, set()
+            for ior_number in changed:
+                self.holds.registry_changed(emitter, ior_number, self.screener, self.activity)
+        now = time.monotonic()
+        if now >= self._next_deadline_check:
+            self._next_deadline_check = now + self.settings.hold_deadline_check_seconds
+            self.holds.escalate_due(
+                emitter, self.screener, self.activity, self.settings.hold_max_age_hours
+            )
+        if now >= self._next_last_entry_flush:
+            self._next_last_entry_flush = now + self.settings.last_entry_flush_seconds
+            self._flush_last_entries(emitter.out)
+
+    def _flush_last_entries(self, out: OutputBatch) -> None:
+        """Write the IORs' newest entry dates back to the registry (day precision).
+
+        Keyed and partitioned as the loaders do (the Java client's murmur2 of the IOR
+        number), so the record replaces the IOR's existing one on the compacted topic."""
+        topic = self.settings.topics.ior_registry
+        partitions = self._partitions[topic]
+        for ior_number, seen in self._last_entries.items():
+            record = self.registry.get(ior_number)
+            if record is None:
+                continue
+            previous = record.last_entry_at
+            if previous is not None and seen - previous < _LAST_ENTRY_RESOLUTION:
+                continue
+            updated: IorRecord = record.model_copy(update={"last_entry_at": seen})
+            key = ior_number.encode()
+            out.add(topic, (murmur2(key) & 0x7FFFFFFF) % partitions, key, codec.encode(updated))
+        self._last_entries = {}
+
     def _rewind(self, consumer: AIOKafkaConsumer, records: dict[TopicPartition, list[Any]]) -> None:
         assigned = consumer.assignment()
         for tp, messages in records.items():
+            self._positions[tp] = messages[0].offset
             if tp in assigned:
                 with contextlib.suppress(IllegalStateError):
                     consumer.seek(tp, messages[0].offset)
@@ -348,7 +463,10 @@ class ScreeningLoop:
     def _observe_lag(self, consumer: AIOKafkaConsumer) -> None:
         """Lag per partition from the consumer's own view: the high-water mark its last
         fetch saw, minus the next offset this worker will process."""
+        entries_topic = self.settings.topics.entries_filed
         for tp in consumer.assignment():
+            if tp.topic != entries_topic:
+                continue
             highwater = consumer.highwater(tp)
             position = self._positions.get(tp)
             if highwater is None or position is None:

@@ -29,6 +29,9 @@ class TopicNames(BaseSettings):
     ior_vetting_alerts: str = "ior.vetting-alerts"
     holds_resolutions: str = "holds.resolutions"
     entries_filed_dlq: str = "entries.filed.dlq"
+    # The screening loop's own state: open holds and per-IOR activity windows.
+    holds_state: str = "screening.open-holds"
+    activity_state: str = "screening.ior-activity"
 
     def with_prefix(self, prefix: str) -> TopicNames:
         """The same topics under ``prefix`` (demos and tests on a shared cluster)."""
@@ -83,6 +86,19 @@ class Settings(BaseSettings):
     # Key of the hash that lets authorised systems join on masked SSN-form IOR numbers.
     ior_hash_key: SecretStr | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    # --- the registry's and the holds' lifecycle ---
+    # A hold nobody cured for this long goes to an officer for seizure review (E8).
+    hold_max_age_hours: Annotated[float, Field(gt=0)] = 72.0
+    hold_deadline_check_seconds: Annotated[float, Field(gt=0)] = 30.0
+    # How often screened entries' dates are written back as the IORs' last_entry_at.
+    last_entry_flush_seconds: Annotated[float, Field(gt=0)] = 60.0
+    # An active IOR with no entry for this long is swept to inactive (E4; ACE uses a year).
+    inactivity_days: Annotated[int, Field(ge=1)] = 365
+    inactivity_sweep_seconds: Annotated[float, Field(gt=0)] = 3_600.0
+    # Manifest confidentiality certifications: alert this many days before they expire.
+    confidentiality_warning_days: Annotated[int, Field(ge=1)] = 60
+    confidentiality_check_seconds: Annotated[float, Field(gt=0)] = 3_600.0
 
     @property
     def heartbeat_interval_ms(self) -> int:

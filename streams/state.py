@@ -9,6 +9,7 @@ profile cache keys on.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from pathlib import Path
 from typing import Final
@@ -27,14 +28,38 @@ _DECODED_LIMIT: Final = 200_000
 ACTIVE_PACK_KEY: Final = b"active"
 
 
+# Fields that record activity rather than standing: a change to them alone (the workers
+# write last_entry_at back) is not a reason to screen an IOR's holds again.
+_BOOKKEEPING_FIELDS: Final = frozenset({"last_entry_at", "updated_at"})
+
+
 class RegistryView:
     def __init__(self, mirror: TopicMirror) -> None:
         self.mirror = mirror
         self._decoded: dict[str, tuple[bytes, IorRecord | None]] = {}
+        self._digests: dict[str, tuple[bytes, str]] = {}
         self.invalid_records = 0
 
     def __len__(self) -> int:
         return len(self.mirror)
+
+    def digest(self, ior_number: str) -> str:
+        """A short digest of what the rules can see of the IOR's record (not of its
+        bookkeeping dates), computed once per registry version."""
+        raw = self.mirror.get(ior_number.encode())
+        if raw is None:
+            return "none"
+        cached = self._digests.get(ior_number)
+        if cached is not None and (cached[0] is raw or cached[0] == raw):
+            return cached[1]
+        record = self.get(ior_number)
+        text = b"invalid" if record is None else record.model_dump_json(
+            exclude=set(_BOOKKEEPING_FIELDS)).encode()
+        digest = hashlib.blake2b(text, digest_size=8).hexdigest()
+        if len(self._digests) >= _DECODED_LIMIT:
+            self._digests.clear()
+        self._digests[ior_number] = (raw, digest)
+        return digest
 
     def get(self, ior_number: str) -> IorRecord | None:
         raw = self.mirror.get(ior_number.encode())

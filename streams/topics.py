@@ -43,8 +43,10 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
         TopicSpec(names.entries_seizure_review, n, {}, "decisions: seizure review"),
         TopicSpec(names.screening_audit, n, _KEPT_FOREVER, "audit events"),
         TopicSpec(names.ior_vetting_alerts, n, {}, "continuous vetting alerts"),
-        TopicSpec(names.holds_resolutions, n, {}, "hold resolutions"),
-        TopicSpec(names.entries_filed_dlq, n, {}, "refused entries, original bytes"),
+        TopicSpec(names.holds_resolutions, n, {}, "hold resolutions, keyed by IOR number"),
+        TopicSpec(names.entries_filed_dlq, n, {}, "refused inputs, original bytes"),
+        TopicSpec(names.holds_state, n, _COMPACTED, "open holds (the workers' own state)"),
+        TopicSpec(names.activity_state, n, _COMPACTED, "per-IOR 30-day entry counts (state)"),
     ]
 
 

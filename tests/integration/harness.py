@@ -101,7 +101,13 @@ class Outputs:
         return len({d["decision_id"] for d in self.decisions}) + len(self.dead_letters)
 
     def by_entry(self) -> dict[str, dict[str, Any]]:
-        return {d["entry_number"]: d for d in self.decisions}
+        """The decision at filing of each entry (lifecycle decisions come after it)."""
+        return {d["entry_number"]: d for d in self.decisions if d["trigger"] == "filed"}
+
+    def history(self, entry_number: str) -> list[dict[str, Any]]:
+        """Every distinct decision for one entry, in the order they were made."""
+        unique = {d["decision_id"]: d for d in self.decisions if d["entry_number"] == entry_number}
+        return sorted(unique.values(), key=lambda d: d["screened_at"])
 
 
 async def read_outputs(

@@ -185,12 +185,16 @@ def test_a_registry_update_changes_the_decisions_of_later_entries(
                 settings.topics.entries_filed,
                 [entry_record(entry_data(entry_number="ABC-0000001-0"))],
             )
-            return await read_outputs(settings, lambda o: o.accounted >= 2)
+            return await read_outputs(settings, lambda o: o.accounted >= 3)
 
-    decisions = asyncio.run(scenario()).by_entry()
+    outputs = asyncio.run(scenario())
+    decisions = outputs.by_entry()
     assert decisions["ABC-1234567-6"]["outcome"] == "hold"
     assert [h["rule_id"] for h in decisions["ABC-1234567-6"]["hits"]] == ["IOR-DISCLOSURE"]
     assert decisions["ABC-0000001-0"]["outcome"] == "release"
+    # The held entry is screened again once the update arrives (continuous vetting).
+    assert [(d["trigger"], d["outcome"]) for d in outputs.history("ABC-1234567-6")] == [
+        ("filed", "hold"), ("registry_change", "release")]
 
 
 def test_a_rule_pack_from_the_topic_is_swapped_in_and_stamped_on_later_decisions(
@@ -300,4 +304,6 @@ def test_topics_create_is_idempotent(broker: BrokerUnderTest, tmp_path: Path) ->
         settings.topics.reference_brokers,
         settings.topics.reference_watchlist,
         settings.topics.reference_rulepacks,
+        settings.topics.holds_state,
+        settings.topics.activity_state,
     }

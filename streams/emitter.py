@@ -1,0 +1,86 @@
+"""What one batch produces, and the counts its metrics and log line report.
+
+Every output of the screening loop goes through an :class:`Emitter`: decisions (to the
+topic of their outcome) with their audit events, other audit events, vetting alerts and
+dead letters. They all land in one :class:`~streams.output.OutputBatch`, acknowledged
+together before the batch's offsets are committed.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+
+import orjson
+
+from schemas import codec
+from schemas.audit import AuditEvent
+from schemas.decision import OUTCOMES, ScreeningDecision
+from screening.engine import screened_event
+from streams.output import Headers, OutputBatch
+from streams.settings import Settings
+from streams.topics import decision_topic
+
+
+def dead_letter_headers(
+    rejected: codec.InputRejected, topic: str, partition: int, offset: int, at: datetime
+) -> Headers:
+    """Why a record was refused and where it came from; the record's value stays as it was."""
+    return [
+        ("error.class", rejected.error_class.encode()),
+        ("error.message", rejected.message.encode()[:2_000]),
+        ("error.fields", orjson.dumps([e.field for e in rejected.errors])),
+        ("source.topic", topic.encode()),
+        ("source.partition", str(partition).encode()),
+        ("source.offset", str(offset).encode()),
+        ("failed.at", at.isoformat().encode()),
+    ]
+
+
+class Emitter:
+    def __init__(self, out: OutputBatch, settings: Settings, now: datetime) -> None:
+        self.out = out
+        self.now = now
+        self._audit_topic = settings.topics.screening_audit
+        self._dlq_topic = settings.topics.entries_filed_dlq
+        self._decision_topics = {o: decision_topic(settings, o) for o in OUTCOMES}
+        self.outcomes: Counter[str] = Counter()
+        self.rule_hits: Counter[str] = Counter()
+        self.dead: Counter[str] = Counter()
+        self.events: Counter[str] = Counter()
+
+    def decision(
+        self, decision: ScreeningDecision, partition: int, event: AuditEvent | None = None
+    ) -> None:
+        key = decision.entry_number.encode()
+        self.out.add(
+            self._decision_topics[decision.outcome], partition, key, codec.encode(decision)
+        )
+        self.audit(event or screened_event(decision), partition, key)
+        self.outcomes[decision.outcome] += 1
+        for hit in decision.hits:
+            self.rule_hits[hit.rule_id] += 1
+
+    def audit(self, event: AuditEvent, partition: int, key: bytes | None = None) -> None:
+        self.out.add(
+            self._audit_topic, partition, key or event.subject.encode(), codec.encode(event)
+        )
+        self.events[event.event_type] += 1
+
+    def dead_letter(
+        self,
+        rejected: codec.InputRejected,
+        source_topic: str,
+        partition: int,
+        offset: int,
+        key: bytes | None,
+        value: bytes | None,
+    ) -> None:
+        self.dead[rejected.error_class] += 1
+        self.out.add(
+            self._dlq_topic,
+            partition,
+            key,
+            value,
+            dead_letter_headers(rejected, source_topic, partition, offset, self.now),
+        )
