@@ -70,17 +70,10 @@ def _say(text: str) -> None:
 
 
 def worker_environment(settings: Settings, workdir: Path) -> dict[str, str]:
-    return {
-        **os.environ,
-        "SCREENING_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
-        "SCREENING_CONSUMER_GROUP": settings.consumer_group,
-        "SCREENING_METRICS_PORT": str(settings.metrics_port),
-        "SCREENING_DATA_DIR": str(workdir / "worker"),
-        "SCREENING_PARTITIONS": str(settings.partitions),
-        "SCREENING_SESSION_TIMEOUT_MS": str(settings.session_timeout_ms),
-        "SCREENING_LOG_LEVEL": os.environ.get("SCREENING_LOG_LEVEL", "WARNING"),
-        **settings.topics.as_environment(),
-    }
+    env = {**os.environ, **settings.as_environment()}
+    env["SCREENING_DATA_DIR"] = str(workdir / "worker")
+    env["SCREENING_LOG_LEVEL"] = os.environ.get("SCREENING_LOG_LEVEL", "WARNING")
+    return env
 
 
 def start_worker(

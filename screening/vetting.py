@@ -9,9 +9,10 @@ findings of a vetting alert. Snapshots are plain data so a table can keep them.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from schemas.lifecycle import AlertFinding
+from schemas.lifecycle import AlertFinding, AlertKind
 from schemas.registry import IorRecord
 from screening.bonds import continuous_bond_required
 from screening.classification import classify
@@ -87,33 +88,46 @@ def snapshot(ior: IorRecord, pack: RulePack, watchlist: WatchlistIndex) -> Vetti
 
 
 def worsened(before: VettingSnapshot | None, after: VettingSnapshot) -> list[AlertFinding]:
-    """What got worse from ``before`` to ``after``. A new IOR (no ``before``) is compared
-    with a clean slate: being foreign, out of standing or listed is worth an alert at once."""
+    """What got worse from ``before`` to ``after``.
+
+    A newly registered IOR has nothing to get worse from: its standing is the starting
+    point (its entries are screened against it anyway). Only an entity-list match on its
+    owners, or a registration in a non-active status, is worth an alert at once."""
+    if before is None:
+        first = []
+        if after.status != "active":
+            first.append(AlertFinding("status_changed", f"registered as {after.status}"))
+        if after.owner_matches:
+            first.append(
+                AlertFinding(
+                    "watchlist_owner_match",
+                    "beneficial owner matches " + ", ".join(after.owner_matches),
+                )
+            )
+        return first
     findings = []
-    if after.category == "foreign" and (before is None or before.category != "foreign"):
+    if after.category == "foreign" and before.category != "foreign":
         prongs = ", ".join(after.failed_prongs)
         findings.append(AlertFinding("became_foreign", f"now a foreign IOR (fails {prongs})"))
-    if after.good_standing is not True and (before is None or before.good_standing is True):
+    if after.good_standing is not True and before.good_standing is True:
         state = "not in good standing" if after.good_standing is False else "standing unknown"
         findings.append(AlertFinding("lost_standing", state))
-    if before is not None and before.ctpat_tier > 0 and after.ctpat_tier == 0:
+    if before.ctpat_tier > 0 and after.ctpat_tier == 0:
         findings.append(AlertFinding("lost_ctpat", f"CTPAT tier {before.ctpat_tier} -> none"))
-    if not after.bond_sufficient and (before is None or before.bond_sufficient):
+    if not after.bond_sufficient and before.bond_sufficient:
         findings.append(
             AlertFinding("bond_below_formula", "continuous bond below CBP's sizing formula")
         )
-    withdrawn = sorted(set(before.disclosed) - set(after.disclosed)) if before else []
+    withdrawn = sorted(set(before.disclosed) - set(after.disclosed))
     if withdrawn:
         findings.append(AlertFinding("disclosures_withdrawn", ", ".join(withdrawn)))
-    if before is not None and before.status != after.status:
+    if before.status != after.status:
         findings.append(AlertFinding("status_changed", f"{before.status} -> {after.status}"))
-    elif before is None and after.status != "active":
-        findings.append(AlertFinding("status_changed", f"registered as {after.status}"))
-    if before is not None and after.risk_tier > before.risk_tier:
+    if after.risk_tier > before.risk_tier:
         findings.append(
             AlertFinding("risk_tier_raised", f"risk tier {before.risk_tier} -> {after.risk_tier}")
         )
-    new_matches = sorted(set(after.owner_matches) - set(before.owner_matches if before else ()))
+    new_matches = sorted(set(after.owner_matches) - set(before.owner_matches))
     if new_matches:
         findings.append(
             AlertFinding(
@@ -121,3 +135,24 @@ def worsened(before: VettingSnapshot | None, after: VettingSnapshot) -> list[Ale
             )
         )
     return findings
+
+
+def inactive_since(
+    last_entry_at: datetime | None, registered_at: datetime, now: datetime, days: int
+) -> bool:
+    """E4: no entry for ``days`` (an IOR that never filed counts from its registration)."""
+    return now - (last_entry_at or registered_at) > timedelta(days=days)
+
+
+def confidentiality_state(
+    expires_at: datetime | None, now: datetime, warning_days: int
+) -> AlertKind | None:
+    """E9: a manifest-confidentiality certification that has expired, or will within the
+    warning period (renewal is due at least 60 days before expiry)."""
+    if expires_at is None:
+        return None
+    if expires_at <= now:
+        return "confidentiality_expired"
+    if expires_at - now <= timedelta(days=warning_days):
+        return "confidentiality_expiring"
+    return None

@@ -21,6 +21,7 @@ from mode import Service
 from prometheus_client import start_http_server
 
 from screening.rulepack import load_rule_pack
+from streams.lifecycle import install_lifecycle
 from streams.logs import logging_config
 from streams.metrics import PipelineMetrics
 from streams.mirror import MemoryStore, TopicMirror, make_store
@@ -59,6 +60,9 @@ class WorkerRuntime:
             self.packs_mirror,
         )
         self.loop: ScreeningLoop | None = None
+        # Set once the mirrors have recovered and the screening loop runs; the lifecycle
+        # agents wait for it before they vet anything.
+        self.ready = asyncio.Event()
         self.metrics_port: int | None = None
         self._metrics_server: Any = None
 
@@ -90,6 +94,7 @@ class WorkerRuntime:
             worker_id=self.worker_id,
         )
         await self.loop.start()
+        self.ready.set()
 
     def _serve_metrics(self) -> None:
         if self.settings.metrics_port < 0:
@@ -184,6 +189,7 @@ def create_app(settings: Settings) -> faust.App:
             await runtime.stop()
 
     app.service(ScreeningService)
+    install_lifecycle(app, settings, runtime)
     return app
 
 

@@ -93,6 +93,9 @@ class PipelineMetrics:
             ["partition"],
             registry=r,
         )
+        self.vetting_alerts = Counter(
+            "screening_vetting_alerts", "Vetting alerts raised (an IOR got worse).", registry=r
+        )
         self.assigned_partitions = Gauge(
             "screening_assigned_partitions",
             "Partitions of entries.filed this worker owns (0 until it has joined the group).",

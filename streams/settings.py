@@ -104,6 +104,17 @@ class Settings(BaseSettings):
     def heartbeat_interval_ms(self) -> int:
         return max(min(1_000, self.session_timeout_ms // 3), 300)
 
+    def as_environment(self) -> dict[str, str]:
+        """These settings as SCREENING_* variables, to start a worker process with them."""
+        env = self.topics.as_environment()
+        for name, value in self:
+            if name == "topics" or value is None:
+                continue
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
+            env[f"SCREENING_{name.upper()}"] = str(value)
+        return env
+
     def ior_hash_key_bytes(self) -> bytes | None:
         if self.ior_hash_key is None:
             return None

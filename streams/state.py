@@ -53,8 +53,11 @@ class RegistryView:
         if cached is not None and (cached[0] is raw or cached[0] == raw):
             return cached[1]
         record = self.get(ior_number)
-        text = b"invalid" if record is None else record.model_dump_json(
-            exclude=set(_BOOKKEEPING_FIELDS)).encode()
+        text = (
+            b"invalid"
+            if record is None
+            else record.model_dump_json(exclude=set(_BOOKKEEPING_FIELDS)).encode()
+        )
         digest = hashlib.blake2b(text, digest_size=8).hexdigest()
         if len(self._digests) >= _DECODED_LIMIT:
             self._digests.clear()
