@@ -150,7 +150,20 @@ def cmd_load(args: argparse.Namespace) -> int:
     if args.file is None:
         print("entry-screening load: FILE is required", file=sys.stderr)
         return EXIT_USAGE
-    result = asyncio.run(loaders.load(settings, args.kind, args.file))
+    if getattr(args, "format", "records") != "records":
+        from entry_screening.watchlists import READERS
+
+        try:
+            records = READERS[args.format](args.file)
+        except (ValueError, KeyError) as error:
+            print(
+                f"entry-screening load: {args.file} is not a valid {args.format} file: {error}",
+                file=sys.stderr,
+            )
+            return EXIT_INPUT_ERRORS
+        result = asyncio.run(loaders.load_records(settings, args.kind, records))
+    else:
+        result = asyncio.run(loaders.load(settings, args.kind, args.file))
     return _report(result, f"{args.kind} -> {loaders.topic_for(settings, args.kind)}")
 
 
@@ -185,6 +198,98 @@ def cmd_worker(args: argparse.Namespace) -> int:
     )
     worker.execute_from_commandline()
     return EXIT_OK  # not reached: the worker exits the process
+
+
+def cmd_holds_list(args: argparse.Namespace) -> int:
+    from datetime import UTC
+
+    from schemas import codec
+    from streams.holds_admin import hold_rows, read_open_holds
+
+    settings = _settings(args)
+    holds = asyncio.run(read_open_holds(settings))
+    if args.ior:
+        holds = {n: h for n, h in holds.items() if h.ior_number == args.ior}
+    rows = hold_rows(holds, datetime.now(UTC))
+    if args.json:
+        for row in rows:
+            sys.stdout.buffer.write(codec.encode_line(row))
+        return EXIT_OK
+    print(f"{'entry':<15} {'IOR':<14} {'outcome':<15} {'age h':>7}  rules")
+    for row in rows:
+        flag = " (escalated)" if row["escalated"] else ""
+        rules = ",".join(str(rule) for rule in row["rule_ids"])  # type: ignore[attr-defined]
+        print(
+            f"{row['entry_number']:<15} {row['ior_number']:<14} {row['outcome']:<15} "
+            f"{row['age_hours']:>7}  {rules}{flag}"
+        )
+    print(f"{len(rows)} open holds", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_holds_resolve(args: argparse.Namespace) -> int:
+    import uuid
+    from datetime import UTC
+
+    from pydantic import ValidationError
+
+    from schemas import codec
+    from schemas.formats import canonical_entry_number
+    from schemas.lifecycle import HoldResolution
+    from streams.holds_admin import read_open_holds, send_resolution
+
+    settings = _settings(args)
+    try:
+        entry_number = canonical_entry_number(args.entry)
+    except ValueError as error:
+        print(f"entry-screening holds resolve: entry {args.entry}: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    hold = asyncio.run(read_open_holds(settings)).get(entry_number)
+    if hold is None:
+        print(
+            f"entry-screening holds resolve: no open hold for entry {entry_number}", file=sys.stderr
+        )
+        return EXIT_INPUT_ERRORS
+    action = (
+        "officer_release"
+        if args.release
+        else "confirm_seizure"
+        if args.confirm_seizure
+        else "refile_formal"
+        if args.refile_formal
+        else "cure"
+    )
+    data: dict[str, Any] = {
+        "resolution_id": args.id or f"cli-{uuid.uuid4().hex[:12]}",
+        "entry_number": entry_number,
+        "ior_number": hold.ior_number,
+        "action": action,
+        "resolved_at": datetime.now(UTC),
+        "export_declaration_ref": args.export_ref,
+        "supply_chain_cert_ref": args.cert_ref,
+        "entry_type": args.refile_formal,
+        "officer_id": args.officer,
+        "note": args.note,
+    }
+    if args.bond_amount is not None:
+        data["bond"] = {
+            "type": args.bond_type,
+            "amount_usd": args.bond_amount,
+            "surety_code": args.surety,
+        }
+    try:
+        resolution = HoldResolution.model_validate(data)
+    except ValidationError as error:
+        rejected = codec.describe_validation_error(error)
+        print(f"entry-screening holds resolve: {rejected.message}", file=sys.stderr)
+        return EXIT_USAGE
+    asyncio.run(send_resolution(settings, resolution))
+    print(
+        f"sent {action} {resolution.resolution_id} for entry {entry_number}; its decision "
+        f"follows on the decision topics",
+        file=sys.stderr,
+    )
+    return EXIT_OK
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -305,6 +410,14 @@ def build_parser() -> argparse.ArgumentParser:
                 metavar="IOR",
                 help="remove these IORs from the registry instead",
             )
+        if kind == "watchlist":
+            sub.add_argument(
+                "--format",
+                choices=("records", "uflpa", "csl"),
+                default="records",
+                help="records: WatchlistRecord JSON Lines; uflpa: the UFLPA Entity List as CSV; "
+                "csl: the Consolidated Screening List JSON export",
+            )
         sub.set_defaults(run=cmd_load)
 
     feed = commands.add_parser(
@@ -326,6 +439,47 @@ def build_parser() -> argparse.ArgumentParser:
     )
     worker.set_defaults(run=cmd_worker)
 
+    holds = commands.add_parser("holds", help="the hold queue: list open holds, resolve one")
+    hold_commands = holds.add_subparsers(dest="holds_command", required=True, metavar="ACTION")
+    listing = hold_commands.add_parser("list", parents=[bootstrap], help="list open holds")
+    listing.add_argument("--ior", metavar="IOR", help="only this IOR's holds")
+    listing.add_argument("--json", action="store_true", help="one JSON object per hold")
+    listing.set_defaults(run=cmd_holds_list)
+    resolve = hold_commands.add_parser(
+        "resolve",
+        parents=[bootstrap],
+        help="cure, refile, release or confirm the seizure of one held entry",
+        description="Produces a HoldResolution to holds.resolutions; the worker that keeps "
+        "the hold applies it and answers with a decision.",
+    )
+    resolve.add_argument("entry", metavar="ENTRY", help="the held entry's number")
+    what = resolve.add_mutually_exclusive_group(required=True)
+    what.add_argument(
+        "--export-ref", metavar="REF", help="cure: the export declaration filed abroad"
+    )
+    what.add_argument(
+        "--cert-ref",
+        metavar="REF",
+        help="cure: the supply-chain and production-method certification",
+    )
+    what.add_argument("--refile-formal", metavar="TYPE", help="refile as this entry type (e.g. 01)")
+    what.add_argument("--release", action="store_true", help="an officer releases the entry")
+    what.add_argument(
+        "--confirm-seizure", action="store_true", help="an officer confirms the seizure"
+    )
+    resolve.add_argument("--bond-type", choices=("8", "9"), default="9")
+    resolve.add_argument(
+        "--bond-amount",
+        type=float,
+        metavar="USD",
+        help="with --refile-formal: the bond the formal entry is filed under",
+    )
+    resolve.add_argument("--surety", metavar="CODE", help="the bond's 3-digit surety code")
+    resolve.add_argument("--officer", metavar="ID", help="the officer deciding (release, seizure)")
+    resolve.add_argument("--note", help="a note for the audit trail")
+    resolve.add_argument("--id", metavar="ID", help="resolution id (default: generated)")
+    resolve.set_defaults(run=cmd_holds_resolve)
+
     demo = commands.add_parser(
         "demo", help="the whole pipeline on the embedded broker with a generated feed"
     )
@@ -336,6 +490,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=7)
     demo.add_argument("--keep", action="store_true", help="keep the work directory and logs")
     demo.set_defaults(run=cmd_demo)
+
+    from entry_screening import penalty_commands  # penalty, report, backtest
+
+    penalty_commands.register(commands)
     return parser
 
 

@@ -108,6 +108,26 @@ async def load(settings: Settings, kind: str, path: Path) -> LoadResult:
     return result
 
 
+async def load_records(settings: Settings, kind: str, records: Iterable[BaseModel]) -> LoadResult:
+    """Produce already-validated records (e.g. read from a public list format)."""
+    _, key_of = KINDS[kind]
+    topic = topic_for(settings, kind)
+    result = LoadResult()
+    started = time.perf_counter()
+    producer = AIOKafkaProducer(**producer_options(settings, role=f"load-{kind}"))
+    await producer.start()
+    try:
+        sender = _Sender(producer)
+        for record in records:
+            await sender.send(topic, key_of(record).encode(), codec.encode(record))
+            result.produced += 1
+        await sender.drain()
+    finally:
+        await producer.stop()
+    result.seconds = time.perf_counter() - started
+    return result
+
+
 async def delete_registry_records(settings: Settings, ior_numbers: list[str]) -> int:
     """Tombstones: the IORs disappear from the registry once workers apply them."""
     producer = AIOKafkaProducer(**producer_options(settings, role="load-registry"))

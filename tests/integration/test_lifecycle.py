@@ -337,3 +337,45 @@ def test_a_watchlist_load_turns_a_beneficial_owner_into_an_alert_and_the_audit_i
     entry_events = [t for t in sequence if t.startswith("Entry")]
     assert ior_events == ["IorRegistered", "IorVetted", "IorUpdated"]
     assert entry_events == ["EntryScreened", "EntryRescreened"]
+
+
+def test_the_holds_commands_list_the_queue_and_resolve_one_entry(
+    broker: BrokerUnderTest, tmp_path: Path, monkeypatch: Any, capsysbinary: Any
+) -> None:
+    from entry_screening.cli import main
+
+    settings = broker.settings(tmp_path)
+    for name, value in settings.as_environment().items():
+        monkeypatch.setenv(name, value)
+
+    async def scenario() -> Outputs:
+        await prepare(settings)
+        await produce(settings, settings.topics.ior_registry, [(KEY, orjson.dumps(ior_data()))])
+        async with running_worker(settings) as runtime:
+            await produce(
+                settings,
+                settings.topics.entries_filed,
+                [
+                    entry_record(entry_data(entry_number=n, supply_chain_cert_ref=None))
+                    for n in NUMBERS[:2]
+                ],
+            )
+            await read_outputs(settings, lambda o: o.accounted >= 2)
+            assert runtime.loop is not None
+            await wait_for(lambda: len(runtime.loop.holds) == 2, 10, "two holds")
+            await asyncio.to_thread(main, ["holds", "list", "--json"])
+            status = await asyncio.to_thread(
+                main, ["holds", "resolve", NUMBERS[1], "--cert-ref", "SCC-42"]
+            )
+            assert status == 0
+            return await read_outputs(settings, lambda o: len(o.decisions) >= 3)
+
+    outputs = asyncio.run(scenario())
+    listed = [orjson.loads(line) for line in capsysbinary.readouterr().out.splitlines()]
+    assert sorted(row["entry_number"] for row in listed) == sorted(NUMBERS[:2])
+    assert all(row["rule_ids"] == ["SUPPLY-CHAIN-CERT"] for row in listed)
+    assert [(d["trigger"], d["outcome"]) for d in outputs.history(NUMBERS[1])] == [
+        ("filed", "hold"),
+        ("resolution", "release"),
+    ]
+    assert [d["trigger"] for d in outputs.history(NUMBERS[0])] == ["filed"]
