@@ -23,16 +23,22 @@ from streams.settings import Settings
 async def read_open_holds(settings: Settings, seconds: float = 30.0) -> dict[str, OpenHold]:
     """Every open hold, as of the changelog's end when called."""
     topic = settings.topics.holds_state
-    consumer = AIOKafkaConsumer(**client_options(settings, role="holds-admin"), group_id=None,
-                                enable_auto_commit=False, auto_offset_reset="earliest",
-                                fetch_max_wait_ms=50)
+    consumer = AIOKafkaConsumer(
+        **client_options(settings, role="holds-admin"),
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        fetch_max_wait_ms=50,
+    )
     await consumer.start()
     holds: dict[str, OpenHold] = {}
     try:
         await consumer.topics()
         tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
         if not tps:
-            raise RuntimeError(f"topic {topic!r} does not exist: run `entry-screening topics create`")
+            raise RuntimeError(
+                f"topic {topic!r} does not exist: run `entry-screening topics create`"
+            )
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         ends = await consumer.end_offsets(tps)
@@ -60,9 +66,11 @@ async def send_resolution(settings: Settings, resolution: HoldResolution) -> Non
     producer = AIOKafkaProducer(**producer_options(settings, role="holds-admin"))
     await producer.start()
     try:
-        await producer.send_and_wait(settings.topics.holds_resolutions,
-                                     key=resolution.ior_number.encode(),
-                                     value=codec.encode(resolution))
+        await producer.send_and_wait(
+            settings.topics.holds_resolutions,
+            key=resolution.ior_number.encode(),
+            value=codec.encode(resolution),
+        )
     finally:
         await producer.stop()
 
@@ -83,4 +91,3 @@ def hold_rows(holds: dict[str, OpenHold], now: datetime) -> list[dict[str, objec
         }
         for hold in sorted(holds.values(), key=lambda h: h.held_at)
     ]
-
