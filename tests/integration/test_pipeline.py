@@ -194,7 +194,9 @@ def test_a_registry_update_changes_the_decisions_of_later_entries(
     assert decisions["ABC-0000001-0"]["outcome"] == "release"
     # The held entry is screened again once the update arrives (continuous vetting).
     assert [(d["trigger"], d["outcome"]) for d in outputs.history("ABC-1234567-6")] == [
-        ("filed", "hold"), ("registry_change", "release")]
+        ("filed", "hold"),
+        ("registry_change", "release"),
+    ]
 
 
 def test_a_rule_pack_from_the_topic_is_swapped_in_and_stamped_on_later_decisions(
