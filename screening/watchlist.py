@@ -85,20 +85,31 @@ _CACHE_LIMIT: Final = 200_000
 
 
 def _words(name: str) -> list[str]:
-    folded = unicodedata.normalize("NFKD", name)
-    ascii_only = "".join(c for c in folded if not unicodedata.combining(c)).upper()
+    if name.isascii():  # nearly always: skip the accent folding
+        ascii_only = name.upper()
+    else:
+        folded = unicodedata.normalize("NFKD", name)
+        ascii_only = "".join(c for c in folded if not unicodedata.combining(c)).upper()
     words = _NON_WORD.sub(" ", ascii_only.replace("&", " AND ")).split()
     return [ROMANISATIONS.get(w, w) for w in words if w not in LEGAL_FORM_WORDS]
 
 
+def _sorted_key(words: list[str]) -> str:
+    return " ".join(sorted(set(words)))
+
+
+def _compact_key(words: list[str]) -> str:
+    return "#" + "".join(words)
+
+
 def normalize_name(name: str) -> str:
     """The words of the name, sorted: word order does not matter."""
-    return " ".join(sorted(set(_words(name))))
+    return _sorted_key(_words(name))
 
 
 def compact_name(name: str) -> str:
     """The words of the name run together: spacing does not matter."""
-    return "#" + "".join(_words(name))
+    return _compact_key(_words(name))
 
 
 def name_keys(name: str) -> set[str]:
@@ -158,8 +169,10 @@ class WatchlistIndex:
     def _lookup(
         self, name: str, country: str | None, lists: frozenset[str], require_same_country: bool
     ) -> tuple[WatchlistMatch, ...]:
+        words = _words(name)
+        by_key = self._by_key
         candidates: list[WatchlistMatch] = (
-            self._by_key.get(normalize_name(name)) or self._by_key.get(compact_name(name)) or []
+            by_key.get(_sorted_key(words)) or by_key.get(_compact_key(words)) or []
         )
         return tuple(
             c

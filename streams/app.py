@@ -20,6 +20,7 @@ import faust
 from mode import Service
 from prometheus_client import start_http_server
 
+from entry_screening.runtime import settle_heap
 from screening.rulepack import load_rule_pack
 from streams.lifecycle import install_lifecycle
 from streams.logs import logging_config
@@ -75,6 +76,8 @@ class WorkerRuntime:
             await mirror.start()
         await asyncio.gather(*(m.recovered.wait() for m in self.mirrors))
         self.metrics.registry_recovered.set(1)
+        # The registry and the code stay for the process's life: out of the collector's way.
+        settle_heap()
         log.info(
             "state recovered",
             extra={

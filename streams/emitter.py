@@ -16,10 +16,33 @@ import orjson
 from schemas import codec
 from schemas.audit import AuditEvent
 from schemas.decision import OUTCOMES, ScreeningDecision
-from screening.engine import screened_event
 from streams.output import Headers, OutputBatch
 from streams.settings import Settings
 from streams.topics import decision_topic
+
+
+def screened_event_bytes(decision: ScreeningDecision) -> bytes:
+    """``codec.encode(screened_event(decision))`` without building the dataclass: the hot
+    path writes one per entry (a test holds the two byte for byte equal)."""
+    return orjson.dumps(
+        {
+            "event_id": f"{decision.decision_id}-screened",
+            "event_type": "EntryScreened" if decision.trigger == "filed" else "EntryRescreened",
+            "subject": decision.entry_number,
+            "occurred_at": decision.screened_at,
+            "ior_number": decision.ior_number,
+            "decision_id": decision.decision_id,
+            "outcome": decision.outcome,
+            "rule_ids": [hit.rule_id for hit in decision.hits],
+            "rule_pack_version": decision.rule_pack_version,
+            "details": {
+                "ior_classification": decision.ior_classification,
+                "risk_tier": decision.risk_tier,
+                "trigger": decision.trigger,
+            },
+        },
+        option=orjson.OPT_UTC_Z,
+    )
 
 
 def dead_letter_headers(
@@ -53,10 +76,13 @@ class Emitter:
         self, decision: ScreeningDecision, partition: int, event: AuditEvent | None = None
     ) -> None:
         key = decision.entry_number.encode()
-        self.out.add(
-            self._decision_topics[decision.outcome], partition, key, codec.encode(decision)
-        )
-        self.audit(event or screened_event(decision), partition, key)
+        out = self.out
+        out.add(self._decision_topics[decision.outcome], partition, key, codec.encode(decision))
+        if event is None:
+            out.add(self._audit_topic, partition, key, screened_event_bytes(decision))
+            self.events["EntryScreened" if decision.trigger == "filed" else "EntryRescreened"] += 1
+        else:
+            self.audit(event, partition, key)
         self.outcomes[decision.outcome] += 1
         for hit in decision.hits:
             self.rule_hits[hit.rule_id] += 1

@@ -9,7 +9,13 @@ needed.
 
 from __future__ import annotations
 
+import bisect
+import threading
+from collections.abc import Iterable, Iterator
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
+from prometheus_client.metrics_core import HistogramMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from schemas.decision import OUTCOMES
 
@@ -18,6 +24,49 @@ from schemas.decision import OUTCOMES
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 _STAGE_BUCKETS = (0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5)
 STAGES = ("decode", "enrich", "rules", "encode", "produce", "commit")
+
+
+class BulkHistogram(Collector):
+    """A histogram fed a whole batch of observations at once.
+
+    ``prometheus_client.Histogram.observe`` takes a lock and walks the buckets per call,
+    about 2 µs; the end-to-end latency of every entry is observed, so the screening loop
+    hands over a batch's latencies in one call instead. Exposed exactly like a Histogram.
+    """
+
+    def __init__(
+        self, name: str, documentation: str, buckets: Iterable[float], registry: CollectorRegistry
+    ) -> None:
+        self._name = name
+        self._documentation = documentation
+        self._bounds = sorted(buckets)
+        self._counts = [0] * (len(self._bounds) + 1)  # the last slot is +Inf
+        self._sum = 0.0
+        self._lock = threading.Lock()
+        registry.register(self)
+
+    def observe_many(self, values: Iterable[float]) -> None:
+        bounds = self._bounds
+        counts = [0] * len(self._counts)
+        total = 0.0
+        for value in values:
+            counts[bisect.bisect_left(bounds, value)] += 1
+            total += value
+        with self._lock:
+            for index, count in enumerate(counts):
+                self._counts[index] += count
+            self._sum += total
+
+    def collect(self) -> Iterator[Metric]:
+        with self._lock:
+            counts, total = list(self._counts), self._sum
+        cumulative, buckets = 0, []
+        for bound, count in zip([*map(str, self._bounds), "+Inf"], counts, strict=True):
+            cumulative += count
+            buckets.append((bound, cumulative))
+        yield HistogramMetricFamily(
+            self._name, self._documentation, buckets=buckets, sum_value=total
+        )
 
 
 class PipelineMetrics:
@@ -52,11 +101,11 @@ class PipelineMetrics:
             buckets=_STAGE_BUCKETS,
             registry=r,
         )
-        self.end_to_end_latency = Histogram(
+        self.end_to_end_latency = BulkHistogram(
             "screening_end_to_end_latency_seconds",
             "From the filing's arrival on entries.filed to its decision's acknowledgement.",
-            buckets=_LATENCY_BUCKETS,
-            registry=r,
+            _LATENCY_BUCKETS,
+            r,
         )
         self.batch_size = Histogram(
             "screening_batch_size_records",

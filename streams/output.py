@@ -43,11 +43,12 @@ class OutputBatch:
                 raise ValueError(f"a record of {len(value or b'')} bytes exceeds the batch size")
         self.records += 1
 
-    async def flush(self) -> None:
-        """Send every batch and return once the broker has acknowledged every record.
+    async def submit(self) -> asyncio.Future[Any]:
+        """Hand every batch to the producer; the returned future resolves once the broker
+        has acknowledged every record (and fails if any record failed).
 
-        Batches are handed to the producer one after another, in the order they were
-        filled, so records of one partition keep their order."""
+        Batches are handed over one after another, in the order they were filled, so
+        records of one partition keep their order."""
         ready = [*self._full, *self._open.items()]
         self._full, self._open = [], {}
         acknowledgements = []
@@ -56,4 +57,9 @@ class OutputBatch:
             acknowledgements.append(
                 await self._producer.send_batch(batch, topic, partition=partition)
             )
-        await asyncio.gather(*acknowledgements)
+        acknowledged: asyncio.Future[Any] = asyncio.ensure_future(asyncio.gather(*acknowledgements))
+        return acknowledged
+
+    async def flush(self) -> None:
+        """Send everything and wait for the acknowledgements."""
+        await (await self.submit())

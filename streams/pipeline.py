@@ -21,6 +21,9 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
@@ -55,6 +58,17 @@ _PACK_FILE_POLL_SECONDS: Final = 2.0
 _LAST_ENTRY_RESOLUTION: Final = timedelta(days=1)
 
 
+@dataclass
+class PendingBatch:
+    """A screened batch whose outputs the producer holds until the broker acknowledges."""
+
+    first_offsets: dict[TopicPartition, int]
+    offsets: dict[TopicPartition, int]
+    acks: asyncio.Future[Any]
+    spent: dict[str, float]
+    report: Callable[[], None]
+
+
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
     """Revocation waits for the batch in flight (outputs acknowledged, offsets committed)
     and drops the partitions' state; assignment restores it before any record is read."""
@@ -64,6 +78,8 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_revoked(self, revoked: Any) -> None:
         async with self._loop.lock:
+            if self._loop.consumer is not None:
+                await self._loop.drain(self._loop.consumer)
             self._loop.release_partitions(sorted({tp.partition for tp in revoked}))
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
@@ -106,6 +122,7 @@ class ScreeningLoop:
         self._producer: AIOKafkaProducer | None = None
         self._partitions: dict[str, int] = {}
         self._positions: dict[TopicPartition, int] = {}
+        self._in_flight: deque[PendingBatch] = deque()
         self._owned: set[int] = set()
         self._pending_events: list[AuditEvent] = [self._pack_event()]
         self._changed_iors: set[str] = set()
@@ -157,10 +174,15 @@ class ScreeningLoop:
         await self._consumer.start()
         self._consumer.subscribe([t.entries_filed, t.holds_resolutions], listener=_Rebalance(self))
 
+    @property
+    def consumer(self) -> AIOKafkaConsumer | None:
+        return self._consumer
+
     async def stop(self) -> None:
         self._stopping = True
         async with self.lock:
             if self._consumer is not None:
+                await self.drain(self._consumer)
                 await self._consumer.stop()
             if self._producer is not None:
                 await self._producer.stop()
@@ -180,21 +202,82 @@ class ScreeningLoop:
             for tp, messages in records.items():
                 self._positions[tp] = messages[-1].offset + 1
             self._observe_lag(consumer)
-            if not records and not self._has_background_work():
+            if not records and not self._in_flight and not self._has_background_work():
                 continue
             async with self.lock:
                 if self._stopping:
                     return
                 try:
-                    await self.process(consumer, records)
+                    if records or self._has_background_work():
+                        self._in_flight.append(await self.process(consumer, records))
+                    # One batch's outputs stay in flight while the next one is screened,
+                    # so the CPU is not idle while the broker acknowledges; a quiet feed
+                    # completes everything at once.
+                    while self._in_flight and (
+                        len(self._in_flight) > 1 or not records or self._in_flight[0].acks.done()
+                    ):
+                        await self._complete(consumer, self._in_flight.popleft())
                 except (KafkaError, OSError, TimeoutError) as error:
-                    self.metrics.batch_failures.inc()
-                    log.error(
-                        "batch failed; rewinding to retry it",
-                        extra={"error": repr(error), "partitions": len(records)},
-                    )
-                    self._rewind(consumer, records)
-                    await asyncio.sleep(_RETRY_BACKOFF_SECONDS)
+                    await self._recover_from(consumer, records, error)
+
+    async def drain(self, consumer: AIOKafkaConsumer) -> None:
+        """Complete every batch in flight (called with the lock held: revocation, stop)."""
+        try:
+            while self._in_flight:
+                await self._complete(consumer, self._in_flight.popleft())
+        except (KafkaError, OSError, TimeoutError) as error:
+            await self._recover_from(consumer, {}, error)
+
+    async def _complete(self, consumer: AIOKafkaConsumer, batch: PendingBatch) -> None:
+        """Wait for a batch's acknowledgements, then commit its offsets: at-least-once."""
+        waited = time.perf_counter()
+        await batch.acks
+        acknowledged = time.perf_counter()
+        if batch.offsets:
+            try:
+                await consumer.commit(batch.offsets)
+            except CommitFailedError:
+                # The group rebalanced while this batch was in flight: its outputs are
+                # acknowledged, and the partition's next owner will replay it (same ids).
+                log.warning("commit refused after a rebalance; the batch will be replayed")
+        batch.spent["produce"] = acknowledged - waited
+        batch.spent["commit"] = time.perf_counter() - acknowledged
+        batch.report()
+
+    async def _recover_from(
+        self,
+        consumer: AIOKafkaConsumer,
+        records: dict[TopicPartition, list[Any]],
+        error: BaseException,
+    ) -> None:
+        """A produce or commit failed: go back to the first record not yet committed, and
+        reload the partitions' state from the changelogs (which hold exactly what the
+        broker acknowledged), then try again."""
+        self.metrics.batch_failures.inc()
+        first: dict[TopicPartition, int] = {}
+        for batch in self._in_flight:
+            for tp, offset in batch.first_offsets.items():
+                first[tp] = min(offset, first.get(tp, offset))
+        for tp, messages in records.items():
+            first[tp] = min(messages[0].offset, first.get(tp, messages[0].offset))
+        for batch in self._in_flight:
+            batch.acks.cancel()
+        self._in_flight.clear()
+        log.error(
+            "batch failed; rewinding to retry it",
+            extra={"error": repr(error), "partitions": len(first)},
+        )
+        assigned = consumer.assignment()
+        for tp, offset in first.items():
+            self._positions[tp] = offset
+            if tp in assigned:
+                with contextlib.suppress(IllegalStateError):
+                    consumer.seek(tp, offset)
+        owned = sorted(self._owned)
+        self.release_partitions(owned)
+        await asyncio.sleep(_RETRY_BACKOFF_SECONDS)
+        with contextlib.suppress(KafkaError, OSError, TimeoutError):
+            await self.adopt_partitions(owned)
 
     def _has_background_work(self) -> bool:
         now = time.monotonic()
@@ -273,10 +356,10 @@ class ScreeningLoop:
 
     async def process(
         self, consumer: AIOKafkaConsumer, records: dict[TopicPartition, list[Any]]
-    ) -> None:
-        """Screen one consumer batch, produce every output, then commit its offsets."""
+    ) -> PendingBatch:
+        """Screen one consumer batch and hand every output to the producer; the returned
+        batch completes (acknowledged, then committed) in :meth:`_complete`."""
         s = self.settings
-        metrics = self.metrics
         self._refresh_screener()
         screener = self.screener
         registry = self.registry
@@ -342,39 +425,44 @@ class ScreeningLoop:
         self._background_work(emitter)
         spent["lifecycle"] = clock() - t_lifecycle
 
-        t_produce = clock()
-        await out.flush()
-        t_commit = clock()
-        if records:
-            offsets = {tp: messages[-1].offset + 1 for tp, messages in records.items()}
-            try:
-                await consumer.commit(offsets)
-            except CommitFailedError:
-                # The group rebalanced while this batch was in flight: its outputs are
-                # acknowledged, and the partition's next owner will replay it (same ids).
-                log.warning("commit refused after a rebalance; the batch will be replayed")
-        t_done = clock()
+        acks = await out.submit()
         self._pending_events = []
+        return PendingBatch(
+            first_offsets={tp: m[0].offset for tp, m in records.items()},
+            offsets={tp: m[-1].offset + 1 for tp, m in records.items()},
+            acks=acks,
+            spent=spent,
+            report=lambda: self._report(
+                records, emitter, spent, arrivals, consumed, screener.pack.version
+            ),
+        )
 
-        # Metrics and the batch log line, once per batch.
+    def _report(
+        self,
+        records: dict[TopicPartition, list[Any]],
+        emitter: Emitter,
+        spent: dict[str, float],
+        arrivals: list[int],
+        consumed: int,
+        version: str,
+    ) -> None:
+        """Metrics and the batch's log line, once the batch is acknowledged."""
+        metrics = self.metrics
         now_ms = time.time() * 1000
-        observe = metrics.end_to_end_latency.observe
-        for arrived_ms in arrivals:
-            observe(max(now_ms - arrived_ms, 0) / 1000)
+        metrics.end_to_end_latency.observe_many(
+            max(now_ms - arrived_ms, 0) / 1000 for arrived_ms in arrivals
+        )
         metrics.entries_consumed.inc(consumed)
-        version = screener.pack.version
         for outcome, count in emitter.outcomes.items():
             metrics.decisions.labels(outcome, version).inc(count)
         for rule_id, count in emitter.rule_hits.items():
             metrics.rule_hits.labels(rule_id).inc(count)
         for reason, count in emitter.dead.items():
             metrics.dlq_messages.labels(reason).inc(count)
-        spent["produce"] = t_commit - t_produce
-        spent["commit"] = t_done - t_commit
         for stage, seconds in spent.items():
             metrics.stage_duration.labels(stage).observe(seconds)
         metrics.batch_size.observe(consumed)
-        metrics.open_holds.set(len(holds))
+        metrics.open_holds.set(len(self.holds))
         self.batches += 1
         if consumed or emitter.events:
             log.info(
@@ -385,7 +473,7 @@ class ScreeningLoop:
                     "dead_letters": sum(emitter.dead.values()),
                     "outcomes": dict(emitter.outcomes),
                     "events": dict(emitter.events),
-                    "open_holds": len(holds),
+                    "open_holds": len(self.holds),
                     "partitions": {
                         f"{tp.topic}:{tp.partition}": [m[0].offset, m[-1].offset]
                         for tp, m in records.items()
@@ -451,14 +539,6 @@ class ScreeningLoop:
             key = ior_number.encode()
             out.add(topic, (murmur2(key) & 0x7FFFFFFF) % partitions, key, codec.encode(updated))
         self._last_entries = {}
-
-    def _rewind(self, consumer: AIOKafkaConsumer, records: dict[TopicPartition, list[Any]]) -> None:
-        assigned = consumer.assignment()
-        for tp, messages in records.items():
-            self._positions[tp] = messages[0].offset
-            if tp in assigned:
-                with contextlib.suppress(IllegalStateError):
-                    consumer.seek(tp, messages[0].offset)
 
     def _observe_lag(self, consumer: AIOKafkaConsumer) -> None:
         """Lag per partition from the consumer's own view: the high-water mark its last

@@ -1,0 +1,345 @@
+"""Throughput of the whole pipeline against what the Kafka client itself can move.
+
+One broker (the embedded one unless ``--bootstrap``), the same generated entries for every
+run, three alternating rounds of:
+
+* ceiling: an aiokafka loop in this process that takes the records with ``getmany`` and
+  produces them again in per-partition batches (``create_batch``/``send_batch``), committing
+  after the acknowledgements, with no decoding at all;
+* pipeline: one ``entry-screening worker`` process screening the same records, every output
+  produced (decision, audit event, hold and activity state) and offsets committed;
+* passthrough per record: the ceiling loop with one ``send`` per record, for context.
+
+Each is timed from its first record to the commit of its last. Then, with a fresh worker,
+entries are fed at half the pipeline's median rate to measure end-to-end latency (sent to
+decision read back). Printed before the last line: latency p50/p99, the worker's peak RSS,
+time per stage; the last line is ``pipeline_eps=N ceiling_eps=N ratio=R`` (medians).
+
+    python bench/pipeline.py [--entries 100000] [--rounds 3] [--bootstrap HOST:PORT]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from entry_screening.demo import metrics_text, start_worker
+from entry_screening.synthetic import FeedSpec, write_dataset
+from streams import loaders
+from streams.admin import create_topics
+from streams.embedded import EmbeddedBroker, free_port
+from streams.kafka import client_options, producer_options
+from streams.settings import Settings, TopicNames
+
+PARTITIONS = 6
+
+
+def settings_for(bootstrap: str, embedded: bool, workdir: Path) -> Settings:
+    prefix = f"b{uuid.uuid4().hex[:8]}."
+    return Settings(
+        kafka_bootstrap=bootstrap,
+        topics=TopicNames().with_prefix(prefix),
+        consumer_group=f"{prefix}screening",
+        partitions=PARTITIONS,
+        metrics_port=free_port(),
+        session_timeout_ms=2_000 if embedded else 6_000,
+        producer_idempotence=not embedded,
+        data_dir=workdir / "worker",
+    )
+
+
+async def preload(settings: Settings, topic: str, lines: list[bytes]) -> None:
+    """Put the entries on ``topic`` before timing starts, keyed by IOR number."""
+    producer = AIOKafkaProducer(**producer_options(settings, role="bench-load"))
+    await producer.start()
+    try:
+        sends = []
+        for line in lines:
+            key = orjson.loads(line).get("ior_number", "").encode() or None
+            sends.append(await producer.send(topic, key=key, value=line))
+            if len(sends) >= 10_000:
+                await asyncio.gather(*sends)
+                sends.clear()
+        await asyncio.gather(*sends)
+    finally:
+        await producer.stop()
+
+
+async def copy_loop(
+    settings: Settings, source: str, target: str, total: int, *, batched: bool
+) -> float:
+    """Records/s of a consume-produce-commit loop with no decoding (the ceiling)."""
+    consumer = AIOKafkaConsumer(
+        source,
+        **client_options(settings, role="bench-copy"),
+        group_id=f"copy-{uuid.uuid4().hex[:8]}",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_poll_records=settings.batch_size,
+        fetch_max_wait_ms=settings.batch_linger_ms,
+        session_timeout_ms=settings.session_timeout_ms,
+        heartbeat_interval_ms=settings.heartbeat_interval_ms,
+    )
+    producer = AIOKafkaProducer(**producer_options(settings, role="bench-copy"))
+    await consumer.start()
+    await producer.start()
+    try:
+        partitions = len(await producer.partitions_for(target))
+        done = 0
+        started: float | None = None
+        while done < total:
+            batch = await consumer.getmany(
+                timeout_ms=settings.batch_linger_ms, max_records=settings.batch_size
+            )
+            if not batch:
+                continue
+            if started is None:
+                started = time.perf_counter()
+            futures = []
+            for tp, records in batch.items():
+                if batched:
+                    builder = producer.create_batch()
+                    for record in records:
+                        if (
+                            builder.append(key=record.key, value=record.value, timestamp=None)
+                            is None
+                        ):
+                            futures.append(
+                                await producer.send_batch(
+                                    builder, target, partition=tp.partition % partitions
+                                )
+                            )
+                            builder = producer.create_batch()
+                            builder.append(key=record.key, value=record.value, timestamp=None)
+                    futures.append(
+                        await producer.send_batch(
+                            builder, target, partition=tp.partition % partitions
+                        )
+                    )
+                else:
+                    for record in records:
+                        futures.append(
+                            await producer.send(
+                                target,
+                                key=record.key,
+                                value=record.value,
+                                partition=tp.partition % partitions,
+                            )
+                        )
+                done += len(records)
+            await asyncio.gather(*futures)
+            await consumer.commit({tp: r[-1].offset + 1 for tp, r in batch.items()})
+        assert started is not None
+        return total / (time.perf_counter() - started)
+    finally:
+        await consumer.stop()
+        await producer.stop()
+
+
+def consumed(port: int) -> float:
+    for line in (metrics_text(port) or "").splitlines():
+        if line.startswith("screening_entries_consumed_total "):
+            return float(line.split()[1])
+    return 0.0
+
+
+def stage_seconds(port: int) -> dict[str, float]:
+    stages = {}
+    for line in (metrics_text(port) or "").splitlines():
+        if line.startswith("screening_stage_duration_seconds_sum{"):
+            stage = line.split('stage="')[1].split('"')[0]
+            stages[stage] = float(line.rsplit(" ", 1)[1])
+    return stages
+
+
+def peak_rss_mib(pid: int) -> float:
+    # The worker runs as a child of `python -m entry_screening.cli worker`: same process.
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def stop(worker: subprocess.Popen[bytes]) -> None:
+    if worker.poll() is None:
+        os.killpg(worker.pid, signal.SIGTERM)
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait()
+
+
+async def pipeline_run(
+    settings: Settings, data: Any, lines: list[bytes], workdir: Path
+) -> tuple[float, dict[str, float], float]:
+    """Records/s of one worker over the preloaded entries; its stage times and peak RSS."""
+    await create_topics(settings)
+    for kind, path in (
+        ("registry", data.registry),
+        ("brokers", data.brokers),
+        ("watchlist", data.watchlist),
+    ):
+        await loaders.load(settings, kind, path)
+    await preload(settings, settings.topics.entries_filed, lines)
+    worker = start_worker(settings, workdir, log_name=f"worker-{uuid.uuid4().hex[:6]}.log")
+    try:
+        port = settings.metrics_port
+        # Generous: start-up is seconds; the bound only stops a broken run.
+        deadline = time.monotonic() + 600
+        started: float | None = None
+        while True:
+            if worker.poll() is not None:
+                raise RuntimeError(f"worker exited with {worker.returncode}")
+            if time.monotonic() > deadline:
+                raise RuntimeError("pipeline run did not finish")
+            count = consumed(port)
+            if started is None and count > 0:
+                started = time.perf_counter()
+            if count >= len(lines):
+                assert started is not None
+                elapsed = time.perf_counter() - started
+                break
+            await asyncio.sleep(0.02)
+        # The first sample is taken after the first batch: count it back in.
+        first_batch = min(settings.batch_size, len(lines))
+        eps = (len(lines) - first_batch) / elapsed if elapsed > 0 else float("nan")
+        return eps, stage_seconds(port), peak_rss_mib(worker.pid)
+    finally:
+        stop(worker)
+
+
+async def latency_run(
+    settings: Settings, data: Any, lines: list[bytes], rate: float, workdir: Path
+) -> tuple[float, float, int]:
+    from entry_screening.demo import Tally, collect, wait_until_ready
+
+    await create_topics(settings)
+    for kind, path in (
+        ("registry", data.registry),
+        ("brokers", data.brokers),
+        ("watchlist", data.watchlist),
+    ):
+        await loaders.load(settings, kind, path)
+    worker = start_worker(settings, workdir, log_name="worker-latency.log")
+    try:
+        await wait_until_ready(settings.metrics_port, worker, 90)
+        probe = workdir / "probe.jsonl"
+        probe.write_bytes(b"\n".join(lines) + b"\n")
+        tally = Tally()
+        sent_at: dict[str, float] = {}
+        halt = asyncio.Event()
+        collector = asyncio.create_task(collect(settings, tally, sent_at, halt))
+        fed = await loaders.feed(settings, probe, rate=rate, sent_at=sent_at)
+        deadline = time.monotonic() + 120
+        while tally.accounted < fed.produced and time.monotonic() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.1)
+        halt.set()
+        await collector
+        ordered = sorted(tally.latencies_ms)
+        return (ordered[len(ordered) // 2], ordered[int(len(ordered) * 0.99)], len(ordered))
+    finally:
+        stop(worker)
+
+
+async def bench(args: argparse.Namespace, workdir: Path) -> None:
+    broker: EmbeddedBroker | None = None
+    bootstrap = args.bootstrap
+    if not bootstrap:
+        broker = EmbeddedBroker(log_path=workdir / "broker.log").start()
+        bootstrap = broker.bootstrap
+    try:
+        data = write_dataset(
+            FeedSpec(iors=args.iors, entries=args.entries, seed=17), workdir / "data"
+        )
+        lines = data.entries.read_bytes().splitlines()
+        sizes = [len(line) for line in lines]
+        print(
+            f"broker={'embedded' if broker else bootstrap} entries={len(lines)} "
+            f"mean_bytes={statistics.mean(sizes):.0f} partitions={PARTITIONS} "
+            f"batch_size={Settings().batch_size}",
+            flush=True,
+        )
+        ceilings, pipelines, singles, stage_runs, rss = [], [], [], [], []
+        for round_number in range(1, args.rounds + 1):
+            s = settings_for(bootstrap, broker is not None, workdir)
+            await create_topics(s)
+            await preload(s, s.topics.entries_filed, lines)
+            ceilings.append(
+                await copy_loop(
+                    s, s.topics.entries_filed, s.topics.entries_released, len(lines), batched=True
+                )
+            )
+            s = settings_for(bootstrap, broker is not None, workdir)
+            eps, stages, peak = await pipeline_run(s, data, lines, workdir)
+            pipelines.append(eps)
+            stage_runs.append(stages)
+            rss.append(peak)
+            s = settings_for(bootstrap, broker is not None, workdir)
+            await create_topics(s)
+            await preload(s, s.topics.entries_filed, lines)
+            singles.append(
+                await copy_loop(
+                    s, s.topics.entries_filed, s.topics.entries_released, len(lines), batched=False
+                )
+            )
+            print(
+                f"round {round_number}: ceiling={ceilings[-1]:,.0f}/s "
+                f"pipeline={pipelines[-1]:,.0f}/s per_record_send={singles[-1]:,.0f}/s",
+                flush=True,
+            )
+        pipeline_eps = statistics.median(pipelines)
+        ceiling_eps = statistics.median(ceilings)
+        s = settings_for(bootstrap, broker is not None, workdir)
+        probe = lines[: min(len(lines), int(pipeline_eps / 2 * args.latency_seconds))]
+        p50, p99, n = await latency_run(s, data, probe, pipeline_eps / 2, workdir)
+        print(
+            f"latency at {pipeline_eps / 2:,.0f} entries/s offered: p50={p50:.1f} ms "
+            f"p99={p99:.1f} ms over {n} entries (sent to decision read)"
+        )
+        print(f"worker peak RSS: {statistics.median(rss):.0f} MiB (median of rounds)")
+        totals: dict[str, list[float]] = {}
+        for stages in stage_runs:
+            for stage, seconds in stages.items():
+                totals.setdefault(stage, []).append(seconds / len(lines) * 1e6)
+        print(
+            "time per stage (us/entry, median of rounds): "
+            + ", ".join(f"{stage}={statistics.median(v):.1f}" for stage, v in totals.items())
+        )
+        print(f"per_record_send_eps={statistics.median(singles):.0f}")
+        print(
+            f"pipeline_eps={pipeline_eps:.0f} ceiling_eps={ceiling_eps:.0f} "
+            f"ratio={pipeline_eps / ceiling_eps:.2f}"
+        )
+    finally:
+        if broker is not None:
+            broker.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--entries", type=int, default=100_000)
+    parser.add_argument("--iors", type=int, default=5_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--latency-seconds", type=float, default=10.0)
+    parser.add_argument("--bootstrap", help="an existing broker instead of the embedded one")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="entry-screening-bench-") as tmp:
+        asyncio.run(bench(args, Path(tmp)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
