@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 from prometheus_client.metrics_core import HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 
 from schemas.decision import OUTCOMES
 
@@ -61,7 +62,8 @@ class BulkHistogram(Collector):
         with self._lock:
             counts, total = list(self._counts), self._sum
         cumulative, buckets = 0, []
-        for bound, count in zip([*map(str, self._bounds), "+Inf"], counts, strict=True):
+        labels = [*map(floatToGoString, self._bounds), "+Inf"]
+        for bound, count in zip(labels, counts, strict=True):
             cumulative += count
             buckets.append((bound, cumulative))
         yield HistogramMetricFamily(
