@@ -19,6 +19,7 @@ from schemas.audit import AuditEvent, DeadLetter
 from schemas.decision import ScreeningDecision
 from schemas.entry import EntryFiling
 from schemas.lifecycle import HoldRecord, HoldResolution, VettingAlert
+from schemas.penalty import PenaltyAssessed, PenaltyCaseOpened
 from schemas.reference import BrokerRecord, WatchlistRecord
 from schemas.registry import IorRecord
 
@@ -35,6 +36,8 @@ MESSAGES: Final[dict[str, Any]] = {
     "HoldResolution": HoldResolution,
     "VettingAlert": VettingAlert,
     "HoldRecord": HoldRecord,
+    "PenaltyCaseOpened": PenaltyCaseOpened,
+    "PenaltyAssessed": PenaltyAssessed,
 }
 
 # Default topic name -> message carried (for the DLQ: what its headers describe; the
@@ -52,6 +55,8 @@ TOPIC_MESSAGES: Final[dict[str, str]] = {
     "holds.resolutions": "HoldResolution",
     "ior.vetting-alerts": "VettingAlert",
     "screening.open-holds": "HoldRecord",
+    "penalty.cases": "PenaltyCaseOpened",
+    "penalty.assessments": "PenaltyAssessed",
 }
 
 

@@ -1,5 +1,5 @@
 """The registry's lifecycle as Faust agents and timers: continuous vetting, entity-list
-loads, the inactivity sweep and confidentiality expiry.
+loads, the inactivity sweep and confidentiality expiry; and penalty cases (E7).
 
 These are low-volume streams (registry changes, list loads, timers), where Faust's agents,
 tables and leader election fit: each registry change is vetted once, by whichever worker
@@ -23,11 +23,13 @@ import faust
 import orjson
 
 from schemas import codec
-from schemas.audit import AuditEvent, AuditEventType
+from schemas.audit import AuditEvent, AuditEventType, FieldError
 from schemas.formats import mask_ior_number
 from schemas.lifecycle import AlertFinding, VettingAlert
+from schemas.penalty import PenaltyAssessed, PenaltyCaseOpened
 from schemas.reference import WatchlistRecord
 from schemas.registry import IorRecord
+from screening.penalties import PenaltyCase, PenaltyError, assess_penalty, penalty_assessed_event
 from screening.rulepack import RulePack
 from screening.vetting import (
     VettingSnapshot,
@@ -37,6 +39,7 @@ from screening.vetting import (
     worsened,
 )
 from screening.watchlist import WatchlistIndex
+from streams.emitter import dead_letter_headers
 from streams.settings import Settings
 
 if TYPE_CHECKING:
@@ -221,6 +224,28 @@ def install_lifecycle(
             )
             await publish(ior_number, event, alert)
 
+    cases_topic = app.topic(topics.penalty_cases, **raw)
+    assessments_topic = app.topic(topics.penalty_assessments, **raw)
+    dlq_topic = app.topic(topics.entries_filed_dlq, **raw)
+
+    @app.agent(cases_topic, name="assess-penalty-cases")
+    async def assess_penalty_cases(stream: faust.StreamT[bytes]) -> None:
+        """E7: each penalty case is answered with its maximum and the order's floor."""
+        async for event in stream.events():
+            message = event.message
+            try:
+                assessed, audit = assess_case(event.value, clock())
+            except codec.InputRejected as rejected:
+                headers = dead_letter_headers(
+                    rejected, message.topic, message.partition, message.offset, clock()
+                )
+                await dlq_topic.send(key=event.key, value=event.value, headers=headers)
+                continue
+            await assessments_topic.send(
+                key=assessed.case_id.encode(), value=codec.encode(assessed)
+            )
+            await audit_topic.send(key=assessed.case_id.encode(), value=codec.encode(audit))
+
     alerted: set[str] = set()
 
     @app.timer(settings.inactivity_sweep_seconds, on_leader=True, name="inactivity-sweep")
@@ -311,6 +336,49 @@ def install_lifecycle(
                 ),
                 alert,
             )
+
+
+def assess_case(raw: bytes | None, now: datetime) -> tuple[PenaltyAssessed, AuditEvent]:
+    """A penalty case message in, its assessment and audit event out (InputRejected for a
+    case that is malformed or cannot be assessed, e.g. assessed above the maximum)."""
+    if raw is None:
+        raise codec.InputRejected("malformed", (FieldError("(message)", "no value"),))
+    case = codec.decode(PenaltyCaseOpened, raw)
+    try:
+        assessment = assess_penalty(
+            PenaltyCase(
+                culpability=case.culpability,
+                loss_of_duty_usd=case.loss_of_duty_usd,
+                domestic_value_usd=case.domestic_value_usd,
+                assessed_usd=case.assessed_usd,
+                dutiable_value_usd=case.dutiable_value_usd,
+                repeat_offender=case.repeat_offender,
+                national_security=case.national_security,
+            )
+        )
+    except PenaltyError as error:
+        raise codec.InputRejected("invalid", (FieldError("assessed_usd", str(error)),)) from None
+    shown = None if case.ior_number is None else mask_ior_number(case.ior_number)
+    assessed = PenaltyAssessed(
+        case_id=case.case_id,
+        ior_number=shown,
+        culpability=case.culpability,
+        assessed_usd=assessment.assessed_usd,
+        max_penalty_usd=assessment.max_penalty_usd,
+        max_penalty_basis=assessment.max_penalty_basis,
+        floor_usd=assessment.floor_usd,
+        floor_share=assessment.floor_share,
+        floor_rule=assessment.floor_rule,
+        mitigation_room_usd=assessment.mitigation_room_usd,
+        repeat_offender=assessment.repeat_offender,
+        national_security=assessment.national_security,
+        reasoning=assessment.reasoning,
+        assessed_at=now,
+    )
+    event = penalty_assessed_event(
+        assessment, case_id=case.case_id, occurred_at=now, ior_number=case.ior_number
+    )
+    return assessed, event
 
 
 def _time(value: Any) -> datetime | None:

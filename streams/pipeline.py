@@ -158,7 +158,8 @@ class ScreeningLoop:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=s.batch_size,
-            max_partition_fetch_bytes=max(s.max_message_bytes, 1_048_576),
+            # Enough per partition to fill a batch from a few partitions.
+            max_partition_fetch_bytes=max(s.max_message_bytes, 4 * 1_048_576),
             # The broker holds a fetch until data arrives or this much time passes; the
             # default 500 ms added up to half a second of latency to a quiet feed.
             fetch_max_wait_ms=max(s.batch_linger_ms, 10),

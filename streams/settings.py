@@ -29,6 +29,8 @@ class TopicNames(BaseSettings):
     ior_vetting_alerts: str = "ior.vetting-alerts"
     holds_resolutions: str = "holds.resolutions"
     entries_filed_dlq: str = "entries.filed.dlq"
+    penalty_cases: str = "penalty.cases"
+    penalty_assessments: str = "penalty.assessments"
     # The screening loop's own state: open holds and per-IOR activity windows.
     holds_state: str = "screening.open-holds"
     activity_state: str = "screening.ior-activity"
@@ -75,7 +77,11 @@ class Settings(BaseSettings):
 
     # --- the worker ---
     rule_pack_path: Path | None = None
-    batch_size: Annotated[int, Field(ge=1, le=100_000)] = 2_000
+    # Records per consumer batch, at most: every overhead of the hot path (fetch, flush,
+    # acknowledgement, commit) is paid per batch. Measured on 2 cores with the embedded
+    # broker: 2,000 -> about 18k entries/s, 10,000 -> about 30k/s. A quiet feed makes
+    # small batches anyway (the consumer returns what has arrived), so latency stays low.
+    batch_size: Annotated[int, Field(ge=1, le=100_000)] = 10_000
     batch_linger_ms: Annotated[int, Field(ge=0, le=60_000)] = 50
     max_message_bytes: Annotated[int, Field(ge=1_024, le=50_000_000)] = 1_000_000
     table_store: Literal["memory", "rocksdb"] = "memory"

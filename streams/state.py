@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from schemas import codec
 from schemas.reference import BrokerRecord, WatchlistRecord
@@ -36,41 +36,24 @@ _BOOKKEEPING_FIELDS: Final = frozenset({"last_entry_at", "updated_at"})
 class RegistryView:
     def __init__(self, mirror: TopicMirror) -> None:
         self.mirror = mirror
-        self._decoded: dict[str, tuple[bytes, IorRecord | None]] = {}
-        self._digests: dict[str, tuple[bytes, str]] = {}
+        # IOR number -> [raw bytes, decoded record, digest (computed when first asked)]
+        self._cache: dict[str, list[Any]] = {}
+        # The entry of the last lookup: the hot path asks for a record and then, for a
+        # held entry, its digest; the second question need not go to the mirror again.
+        self._last: tuple[str, list[Any]] | None = None
         self.invalid_records = 0
 
     def __len__(self) -> int:
         return len(self.mirror)
 
-    def digest(self, ior_number: str) -> str:
-        """A short digest of what the rules can see of the IOR's record (not of its
-        bookkeeping dates), computed once per registry version."""
-        raw = self.mirror.get(ior_number.encode())
-        if raw is None:
-            return "none"
-        cached = self._digests.get(ior_number)
-        if cached is not None and (cached[0] is raw or cached[0] == raw):
-            return cached[1]
-        record = self.get(ior_number)
-        text = (
-            b"invalid"
-            if record is None
-            else record.model_dump_json(exclude=set(_BOOKKEEPING_FIELDS)).encode()
-        )
-        digest = hashlib.blake2b(text, digest_size=8).hexdigest()
-        if len(self._digests) >= _DECODED_LIMIT:
-            self._digests.clear()
-        self._digests[ior_number] = (raw, digest)
-        return digest
-
-    def get(self, ior_number: str) -> IorRecord | None:
+    def _entry(self, ior_number: str) -> list[Any] | None:
         raw = self.mirror.get(ior_number.encode())
         if raw is None:
             return None
-        cached = self._decoded.get(ior_number)
+        cached = self._cache.get(ior_number)
         if cached is not None and (cached[0] is raw or cached[0] == raw):
-            return cached[1]
+            self._last = (ior_number, cached)
+            return cached
         try:
             record: IorRecord | None = codec.decode(IorRecord, raw)
         except codec.InputRejected as error:
@@ -82,10 +65,36 @@ class RegistryView:
                 extra={"ior_number_suffix": ior_number[-4:], "reason": error.message},
             )
             record = None
-        if len(self._decoded) >= _DECODED_LIMIT:
-            self._decoded.clear()
-        self._decoded[ior_number] = (raw, record)
-        return record
+        if len(self._cache) >= _DECODED_LIMIT:
+            self._cache.clear()
+        entry = self._cache[ior_number] = [raw, record, None]
+        self._last = (ior_number, entry)
+        return entry
+
+    def get(self, ior_number: str) -> IorRecord | None:
+        entry = self._entry(ior_number)
+        return None if entry is None else entry[1]
+
+    def digest(self, ior_number: str, *, just_looked_up: bool = False) -> str:
+        """A short digest of what the rules can see of the IOR's record (not of its
+        bookkeeping dates), computed once per registry version. ``just_looked_up``: the
+        caller has just called :meth:`get` for this IOR, with no await in between."""
+        last = self._last
+        if just_looked_up and last is not None and last[0] == ior_number:
+            entry: list[Any] | None = last[1]
+        else:
+            entry = self._entry(ior_number)
+        if entry is None:
+            return "none"
+        if entry[2] is None:
+            record = entry[1]
+            text = (
+                b"invalid"
+                if record is None
+                else record.model_dump_json(exclude=set(_BOOKKEEPING_FIELDS)).encode()
+            )
+            entry[2] = hashlib.blake2b(text, digest_size=8).hexdigest()
+        return entry[2]  # type: ignore[no-any-return]
 
 
 class ReferenceView:

@@ -45,6 +45,8 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
         TopicSpec(names.ior_vetting_alerts, n, {}, "continuous vetting alerts"),
         TopicSpec(names.holds_resolutions, n, {}, "hold resolutions, keyed by IOR number"),
         TopicSpec(names.entries_filed_dlq, n, {}, "refused inputs, original bytes"),
+        TopicSpec(names.penalty_cases, n, {}, "penalty cases, keyed by case id"),
+        TopicSpec(names.penalty_assessments, n, {}, "penalty assessments with their floors"),
         TopicSpec(names.holds_state, n, _COMPACTED, "open holds (the workers' own state)"),
         TopicSpec(names.activity_state, n, _COMPACTED, "per-IOR 30-day entry counts (state)"),
     ]

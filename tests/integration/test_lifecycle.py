@@ -379,3 +379,46 @@ def test_the_holds_commands_list_the_queue_and_resolve_one_entry(
         ("resolution", "release"),
     ]
     assert [d["trigger"] for d in outputs.history(NUMBERS[0])] == ["filed"]
+
+
+def test_penalty_cases_are_answered_with_the_floor_and_bad_cases_dead_lettered(
+    broker: BrokerUnderTest, tmp_path: Path
+) -> None:
+    settings = lifecycle_settings(broker, tmp_path)
+    case = {
+        "case_id": "PC-2026-001",
+        "culpability": "negligence",
+        "loss_of_duty_usd": 100_000,
+        "domestic_value_usd": 900_000,
+        "assessed_usd": 200_000,
+        "opened_at": "2026-12-01T09:00:00Z",
+        "ior_number": IOR,
+    }
+    over = {**case, "case_id": "PC-2026-002", "assessed_usd": 250_000}
+
+    async def scenario() -> tuple[list[Any], list[Any]]:
+        await prepare(settings)
+        async with worker_process(settings, tmp_path):
+            await produce(
+                settings,
+                settings.topics.penalty_cases,
+                [(b"PC-2026-001", orjson.dumps(case)), (b"PC-2026-002", orjson.dumps(over))],
+            )
+            assessed = await read_topic(
+                settings, settings.topics.penalty_assessments, lambda found: len(found) >= 1
+            )
+            dead = await read_topic(
+                settings, settings.topics.entries_filed_dlq, lambda found: len(found) >= 1
+            )
+        return assessed, dead
+
+    assessed, dead = asyncio.run(scenario())
+    result = orjson.loads(assessed[0].value)
+    assert (result["case_id"], result["max_penalty_usd"], result["floor_usd"]) == (
+        "PC-2026-001",
+        200_000,
+        100_000,
+    )
+    headers = dict(dead[0].headers)
+    assert dead[0].value == orjson.dumps(over)
+    assert b"above the statutory maximum" in headers["error.message"]

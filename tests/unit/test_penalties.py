@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from entry_screening.cli import main
 from entry_screening.penalty_commands import CULPABILITY_CHOICES
+from schemas import codec
 from schemas.audit import AuditEvent
 from screening.penalties import (
     CULPABILITIES,
@@ -308,3 +309,33 @@ def test_the_penalty_command_refuses_negative_money(
     )
     assert (status, data) == (2, None)
     assert "loss of duty must not be negative" in err
+
+
+def test_a_penalty_case_message_is_assessed_into_the_contract() -> None:
+    import orjson
+    from pydantic import TypeAdapter
+
+    from schemas.penalty import PenaltyAssessed
+    from streams.lifecycle import assess_case
+
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    raw = orjson.dumps(
+        {
+            "case_id": "PC-1",
+            "culpability": "negligence",
+            "loss_of_duty_usd": 100_000,
+            "domestic_value_usd": 900_000,
+            "assessed_usd": 200_000,
+            "opened_at": "2026-12-01T00:00:00Z",
+            "ior_number": "123-45-6789",
+            "repeat_offender": True,
+        }
+    )
+    assessed, event = assess_case(raw, now)
+    TypeAdapter(PenaltyAssessed).validate_python(codec.loads(codec.encode(assessed)))
+    assert (assessed.floor_usd, assessed.floor_rule, assessed.ior_number) == (
+        200_000,
+        "repeat_offender",
+        "***-**-6789",
+    )
+    assert (event.event_type, event.details["floor_usd"]) == ("PenaltyAssessed", 200_000)
