@@ -184,7 +184,7 @@ class HoldBook:
             resolutions=existing.resolutions if existing is not None else (),
             # The registry version this decision saw: a restart or a bookkeeping change
             # of the record is then no reason to screen it again.
-            registry_digest=self.registry.digest(ior_number, just_looked_up=True),
+            registry_digest=self.registry.digest(ior_number),
         )
         for name, value in changes.items():
             setattr(hold, name, value)

@@ -21,7 +21,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, cast
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
@@ -116,15 +116,18 @@ class RocksStore:
     def offsets(self) -> dict[int, int]:
         found = {}
         for key, value in self._db.items(from_key=self._OFFSET_PREFIX):
-            if not bytes(key).startswith(self._OFFSET_PREFIX):
+            # Keys and values are always bytes here: this store writes nothing else.
+            name, number = cast(bytes, key), cast(bytes, value)
+            if not name.startswith(self._OFFSET_PREFIX):
                 break
-            found[int(bytes(key)[len(self._OFFSET_PREFIX) :])] = int(bytes(value))
+            found[int(name[len(self._OFFSET_PREFIX) :])] = int(number)
         return found
 
     def items(self) -> Iterator[tuple[bytes, bytes]]:
         for key, value in self._db.items():
-            if not bytes(key).startswith(b"\x00"):
-                yield bytes(key), bytes(value)
+            name = cast(bytes, key)
+            if not name.startswith(b"\x00"):
+                yield name, cast(bytes, value)
 
     def __len__(self) -> int:
         return self._count
@@ -154,7 +157,8 @@ class TopicMirror:
         self.settings = settings
         self.topic = topic
         self.store = store
-        self.on_change = on_change
+        # Called with every applied batch of changes, during recovery too.
+        self.listeners: list[Callable[[list[Change]], None]] = [on_change] if on_change else []
         self.recovered = asyncio.Event()
         self.version = 0  # bumped on every applied batch, so readers can notice change
         self.last_record_ms: int | None = None
@@ -219,8 +223,9 @@ class TopicMirror:
                 self.store.apply(changes, offsets)
                 self.version += 1
                 self.last_record_ms = max(self.last_record_ms or 0, records[-1].timestamp)
-                if self.on_change is not None and changes:
-                    self.on_change(changes)
+                if changes:
+                    for listener in self.listeners:
+                        listener(changes)
                 if tp in pending and records[-1].offset + 1 >= pending[tp]:
                     del pending[tp]
             if pending and not batch:

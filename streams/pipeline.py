@@ -132,7 +132,7 @@ class ScreeningLoop:
         self._next_last_entry_flush = time.monotonic() + settings.last_entry_flush_seconds
         self.batches = 0
         metrics.rule_pack.labels(packs.pack.version).set(1)
-        registry.mirror.on_change = self._registry_changed
+        registry.mirror.listeners.append(self._registry_changed)
 
     # --- lifecycle ----------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ profile cache keys on.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 from pathlib import Path
 from typing import Any, Final
@@ -24,7 +25,7 @@ from streams.mirror import TopicMirror
 
 log = logging.getLogger(__name__)
 
-_DECODED_LIMIT: Final = 200_000
+_DECODED_LIMIT: Final = 50_000
 ACTIVE_PACK_KEY: Final = b"active"
 
 
@@ -34,26 +35,36 @@ _BOOKKEEPING_FIELDS: Final = frozenset({"last_entry_at", "updated_at"})
 
 
 class RegistryView:
+    """Decoded registry records for the hot path.
+
+    A decoded record stays cached until the mirror reports a change to its key, so a hit
+    never touches the store (a dictionary lookup instead of a RocksDB read). The cache is
+    bounded: a decoded ``IorRecord`` takes about 5 KB, so it holds the most recently
+    decoded ``_DECODED_LIMIT`` IORs and drops the older half when full.
+    """
+
     def __init__(self, mirror: TopicMirror) -> None:
         self.mirror = mirror
-        # IOR number -> [raw bytes, decoded record, digest (computed when first asked)]
+        # IOR number -> [decoded record, digest (computed when first asked)]
         self._cache: dict[str, list[Any]] = {}
-        # The entry of the last lookup: the hot path asks for a record and then, for a
-        # held entry, its digest; the second question need not go to the mirror again.
-        self._last: tuple[str, list[Any]] | None = None
         self.invalid_records = 0
+        mirror.listeners.append(self._forget_changed)
 
     def __len__(self) -> int:
         return len(self.mirror)
 
+    def _forget_changed(self, changes: list[tuple[bytes, bytes | None]]) -> None:
+        cache = self._cache
+        for key, _ in changes:
+            cache.pop(key.decode(), None)
+
     def _entry(self, ior_number: str) -> list[Any] | None:
+        cached = self._cache.get(ior_number)
+        if cached is not None:
+            return cached
         raw = self.mirror.get(ior_number.encode())
         if raw is None:
             return None
-        cached = self._cache.get(ior_number)
-        if cached is not None and (cached[0] is raw or cached[0] == raw):
-            self._last = (ior_number, cached)
-            return cached
         try:
             record: IorRecord | None = codec.decode(IorRecord, raw)
         except codec.InputRejected as error:
@@ -66,35 +77,30 @@ class RegistryView:
             )
             record = None
         if len(self._cache) >= _DECODED_LIMIT:
-            self._cache.clear()
-        entry = self._cache[ior_number] = [raw, record, None]
-        self._last = (ior_number, entry)
+            for stale in list(itertools.islice(self._cache, _DECODED_LIMIT // 2)):
+                del self._cache[stale]
+        entry = self._cache[ior_number] = [record, None]
         return entry
 
     def get(self, ior_number: str) -> IorRecord | None:
         entry = self._entry(ior_number)
-        return None if entry is None else entry[1]
+        return None if entry is None else entry[0]
 
-    def digest(self, ior_number: str, *, just_looked_up: bool = False) -> str:
+    def digest(self, ior_number: str) -> str:
         """A short digest of what the rules can see of the IOR's record (not of its
-        bookkeeping dates), computed once per registry version. ``just_looked_up``: the
-        caller has just called :meth:`get` for this IOR, with no await in between."""
-        last = self._last
-        if just_looked_up and last is not None and last[0] == ior_number:
-            entry: list[Any] | None = last[1]
-        else:
-            entry = self._entry(ior_number)
+        bookkeeping dates), computed once per registry version."""
+        entry = self._entry(ior_number)
         if entry is None:
             return "none"
-        if entry[2] is None:
-            record = entry[1]
+        if entry[1] is None:
+            record = entry[0]
             text = (
                 b"invalid"
                 if record is None
                 else record.model_dump_json(exclude=set(_BOOKKEEPING_FIELDS)).encode()
             )
-            entry[2] = hashlib.blake2b(text, digest_size=8).hexdigest()
-        return entry[2]  # type: ignore[no-any-return]
+            entry[1] = hashlib.blake2b(text, digest_size=8).hexdigest()
+        return entry[1]  # type: ignore[no-any-return]
 
 
 class ReferenceView:
