@@ -12,11 +12,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 from entry_screening.cli import (
     EXIT_INPUT_ERRORS,
@@ -64,6 +63,7 @@ async def read_topic_to_end(
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
     from streams.kafka import client_options
+    from streams.replay import ReplayStalled, read_to_end
 
     consumer = AIOKafkaConsumer(
         **client_options(settings, role="replay"),
@@ -93,30 +93,23 @@ async def read_topic_to_end(
                 first = found.get(tp)
                 # None: no record at or after `since` in this partition.
                 consumer.seek(tp, ends[tp] if first is None else first.offset)
-        pending = {tp for tp in tps if await consumer.position(tp) < ends[tp]}
         passed = 0
-        last_progress = time.monotonic()
-        while pending:
-            batch = await consumer.getmany(*pending, timeout_ms=500, max_records=10_000)
-            for tp, records in batch.items():
-                for record in records:
-                    if record.offset >= ends[tp]:
-                        break
-                    if record.value is not None:
-                        on_record(tp.partition, record.offset, record.value)
-                        passed += 1
-            if batch:
-                last_progress = time.monotonic()
-            for tp in list(pending):
-                # The position, not the last record seen, says when a partition is done:
-                # transaction markers can leave the end offset past the last record.
-                if await consumer.position(tp) >= ends[tp]:
-                    pending.discard(tp)
-            if pending and time.monotonic() - last_progress > stall_seconds:
-                raise TopicReadError(
-                    f"topic {topic!r}: no record for {stall_seconds:.0f} s before the end "
-                    f"was reached ({len(pending)} partitions unfinished)"
-                )
+
+        # offsets_for_times only positions the read (and the embedded broker ignores the
+        # time): records older than `since` are also skipped here.
+        since_ms = -1 if since is None else int(since.timestamp() * 1000)
+
+        def pass_on(tp: TopicPartition, records: list[Any]) -> None:
+            nonlocal passed
+            for record in records:
+                if record.value is not None and record.timestamp >= since_ms:
+                    on_record(tp.partition, record.offset, record.value)
+                    passed += 1
+
+        try:
+            await read_to_end(consumer, tps, pass_on, stall_seconds=stall_seconds)
+        except ReplayStalled as stalled:
+            raise TopicReadError(f"topic {topic!r}: {stalled}") from None
         return passed
     finally:
         await consumer.stop()

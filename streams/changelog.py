@@ -14,12 +14,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from streams.kafka import client_options
 from streams.output import OutputBatch
+from streams.replay import read_to_end
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -93,29 +94,22 @@ class ChangelogTable(Generic[V]):
             fetch_max_wait_ms=50,
         )
         await consumer.start()
+        restored: dict[int, dict[str, V]] = {p: {} for p in wanted}
+
+        def apply(tp: TopicPartition, records: list[Any]) -> None:
+            values = restored[tp.partition]
+            for record in records:
+                key = record.key.decode()
+                if record.value is None:
+                    values.pop(key, None)
+                else:
+                    values[key] = self._decode(record.value)
+
         try:
             tps = [TopicPartition(self.topic, p) for p in wanted]
             consumer.assign(tps)
             await consumer.seek_to_beginning(*tps)
-            ends = await consumer.end_offsets(tps)
-            pending = {tp for tp in tps if ends[tp] > 0}
-            restored: dict[int, dict[str, V]] = {p: {} for p in wanted}
-            while pending:
-                batch = await consumer.getmany(*pending, timeout_ms=200, max_records=20_000)
-                for tp, records in batch.items():
-                    values = restored[tp.partition]
-                    for record in records:
-                        key = record.key.decode()
-                        if record.value is None:
-                            values.pop(key, None)
-                        else:
-                            values[key] = self._decode(record.value)
-                    if records[-1].offset + 1 >= ends[tp]:
-                        pending.discard(tp)
-                if not batch:
-                    for tp in list(pending):
-                        if await consumer.position(tp) >= ends[tp]:
-                            pending.discard(tp)
+            await read_to_end(consumer, tps, apply)
         finally:
             await consumer.stop()
         for partition, values in restored.items():

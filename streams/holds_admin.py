@@ -8,8 +8,8 @@ worker that keeps that hold.
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
@@ -17,6 +17,7 @@ from schemas import codec
 from schemas.lifecycle import HoldResolution
 from streams.holds import OpenHold
 from streams.kafka import client_options, producer_options
+from streams.replay import read_to_end
 from streams.settings import Settings
 
 
@@ -41,22 +42,16 @@ async def read_open_holds(settings: Settings, seconds: float = 30.0) -> dict[str
             )
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
-        ends = await consumer.end_offsets(tps)
-        pending = {tp for tp in tps if ends[tp] > 0}
-        deadline = time.monotonic() + seconds
-        while pending and time.monotonic() < deadline:
-            for tp, records in (await consumer.getmany(*pending, timeout_ms=200)).items():
-                for record in records:
-                    key = record.key.decode()
-                    if record.value is None:
-                        holds.pop(key, None)
-                    else:
-                        holds[key] = OpenHold.from_wire(record.value)
-                if records and records[-1].offset + 1 >= ends[tp]:
-                    pending.discard(tp)
-            for tp in list(pending):
-                if await consumer.position(tp) >= ends[tp]:
-                    pending.discard(tp)
+
+        def apply(tp: TopicPartition, records: list[Any]) -> None:
+            for record in records:
+                key = record.key.decode()
+                if record.value is None:
+                    holds.pop(key, None)
+                else:
+                    holds[key] = OpenHold.from_wire(record.value)
+
+        await read_to_end(consumer, tps, apply, stall_seconds=seconds)
     finally:
         await consumer.stop()
     return holds

@@ -211,10 +211,13 @@ class TopicMirror:
             await asyncio.sleep(0.5)
 
     async def _follow(self, consumer: AIOKafkaConsumer, targets: dict[TopicPartition, int]) -> None:
+        """Apply every record, for ever; ``recovered`` once each partition's position has
+        reached its end at start. That end is the larger of the ListOffsets answer and the
+        first high-water mark fetched: the embedded broker answers ListOffsets with the last
+        batch's base offset + 1 (see streams/replay.py)."""
         started = time.monotonic()
-        pending = {tp: end for tp, end in targets.items() if await consumer.position(tp) < end}
-        if not pending:
-            self._mark_recovered(started)
+        pending = dict(targets)
+        corrected: set[TopicPartition] = set()
         while True:
             batch = await consumer.getmany(timeout_ms=200, max_records=50_000)
             for tp, records in batch.items():
@@ -226,15 +229,16 @@ class TopicMirror:
                 if changes:
                     for listener in self.listeners:
                         listener(changes)
-                if tp in pending and records[-1].offset + 1 >= pending[tp]:
-                    del pending[tp]
-            if pending and not batch:
-                # Compaction can leave the end offset past the last record: trust position.
+            if not self.recovered.is_set():
                 for tp in list(pending):
-                    if await consumer.position(tp) >= pending[tp]:
+                    highwater = consumer.highwater(tp)
+                    if tp not in corrected and highwater is not None:
+                        pending[tp] = max(pending[tp], highwater)
+                        corrected.add(tp)
+                    if tp in corrected and await consumer.position(tp) >= pending[tp]:
                         del pending[tp]
-            if not pending and not self.recovered.is_set():
-                self._mark_recovered(started)
+                if not pending:
+                    self._mark_recovered(started)
 
     def _mark_recovered(self, started: float) -> None:
         self.recovery_seconds = time.monotonic() - started
