@@ -71,6 +71,11 @@ class Emitter:
         self.rule_hits: Counter[str] = Counter()
         self.dead: Counter[str] = Counter()
         self.events: Counter[str] = Counter()
+        self.resolutions: Counter[str] = Counter()
+        # (classification, outcome, entry category, bond type, CTPAT path) per decision at
+        # filing, and failed prongs of foreign IORs: the foreign-IOR view's metrics.
+        self.profiles: Counter[tuple[str, str, str, str, str]] = Counter()
+        self.foreign_prongs: Counter[str] = Counter()
 
     def decision(
         self, decision: ScreeningDecision, partition: int, event: AuditEvent | None = None

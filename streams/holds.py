@@ -325,6 +325,7 @@ class HoldBook:
                 )
                 resolution_kind = "seizure_confirmed"
         emitter.decision(decision, partition)
+        emitter.resolutions[resolution.action] += 1
         emitter.audit(
             AuditEvent(
                 event_id=f"{decision.decision_id}-resolved",

@@ -136,6 +136,8 @@ def install_lifecycle(
         if alert is not None:
             await alerts_topic.send(key=key, value=codec.encode(alert))
             runtime.metrics.vetting_alerts.inc()
+            for finding in alert.findings:
+                runtime.metrics.vetting_findings.labels(finding.kind).inc()
 
     @app.agent(registry_topic, name="vet-registry-changes")
     async def vet_registry_changes(stream: faust.StreamT[bytes]) -> None:

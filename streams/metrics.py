@@ -24,7 +24,20 @@ from schemas.decision import OUTCOMES
 # a lagging one in seconds.
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 _STAGE_BUCKETS = (0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5)
-STAGES = ("decode", "enrich", "rules", "encode", "produce", "commit")
+STAGES = ("decode", "enrich", "rules", "encode", "lifecycle", "produce", "commit")
+
+_ENTRY_CATEGORIES = {
+    **dict.fromkeys(("01", "02", "03", "06", "07", "08", "09"), "formal"),
+    **dict.fromkeys(("11", "12", "13"), "informal"),
+    **dict.fromkeys(("61", "62", "63", "69", "70"), "in_bond"),
+    "86": "de_minimis",
+    **dict.fromkeys(("21", "23", "26", "31", "32", "34", "38"), "warehouse"),
+}
+BOND_TYPES = {"8": "continuous", "9": "single_transaction", "0": "none"}
+
+
+def entry_category(entry_type: str) -> str:
+    return _ENTRY_CATEGORIES.get(entry_type, "other")
 
 
 class BulkHistogram(Collector):
@@ -142,6 +155,56 @@ class PipelineMetrics:
             "screening_consumer_lag_records",
             "Records of entries.filed not yet consumed, per partition, as this worker sees it.",
             ["partition"],
+            registry=r,
+        )
+        # The operator's view of foreign IORs under the order (F1-F3): per decision, by the
+        # IOR's classification. All labels are small closed sets.
+        self.decisions_by_classification = Counter(
+            "screening_decisions_by_ior_classification",
+            "Decisions by the IOR's classification (us, foreign) and outcome.",
+            ["classification", "outcome"],
+            registry=r,
+        )
+        self.decisions_by_bond_type = Counter(
+            "screening_decisions_by_bond_type",
+            "Decisions by the entry's bond: continuous, single_transaction or none.",
+            ["classification", "bond_type"],
+            registry=r,
+        )
+        self.decisions_by_ctpat_path = Counter(
+            "screening_decisions_by_ctpat_path",
+            "Decisions by how the entry meets CTPAT: ior_member, ctpat_broker or none.",
+            ["classification", "ctpat_path"],
+            registry=r,
+        )
+        self.decisions_by_entry_category = Counter(
+            "screening_decisions_by_entry_category",
+            "Decisions by entry category: formal, informal, in_bond, de_minimis, warehouse, other.",
+            ["classification", "entry_category"],
+            registry=r,
+        )
+        self.foreign_failed_prongs = Counter(
+            "screening_foreign_ior_failed_prongs",
+            "Failed prongs of the US-IOR test in decisions on foreign IORs, by prong.",
+            ["prong"],
+            registry=r,
+        )
+        self.oldest_open_hold_age = Gauge(
+            "screening_oldest_open_hold_age_seconds",
+            "Age of this worker's oldest open hold (0 when it has none).",
+            registry=r,
+        )
+        self.hold_resolutions = Counter(
+            "screening_hold_resolutions",
+            "Hold resolutions applied, by action (cure, refile_formal, officer_release, "
+            "confirm_seizure).",
+            ["action"],
+            registry=r,
+        )
+        self.vetting_findings = Counter(
+            "screening_vetting_findings",
+            "Findings in vetting alerts, by kind (became_foreign, lost_standing, ...).",
+            ["kind"],
             registry=r,
         )
         self.vetting_alerts = Counter(

@@ -35,6 +35,7 @@ from aiokafka.partitioner import murmur2
 
 from schemas import codec
 from schemas.audit import AuditEvent, FieldError
+from schemas.decision import ScreeningDecision
 from schemas.entry import EntryFiling
 from schemas.lifecycle import HoldResolution
 from schemas.registry import IorRecord
@@ -44,7 +45,7 @@ from streams.changelog import ChangelogTable
 from streams.emitter import Emitter
 from streams.holds import HoldBook, ResolutionRefused
 from streams.kafka import client_options, producer_options
-from streams.metrics import PipelineMetrics
+from streams.metrics import BOND_TYPES, PipelineMetrics, entry_category
 from streams.output import OutputBatch
 from streams.settings import Settings
 from streams.state import ReferenceView, RegistryView, RulePackSource
@@ -413,6 +414,7 @@ class ScreeningLoop:
                 emitter.decision(decision, partition)
                 if decision.outcome != "release" or decision.entry_number in holds.table:
                     holds.record(emitter, partition, decision, ior_number, message.value)
+                self._count_profile(emitter, entry, ior, decision)
                 t4 = clock()
                 spent["decode"] += t1 - t0
                 spent["enrich"] += t2 - t1
@@ -462,6 +464,15 @@ class ScreeningLoop:
             metrics.dlq_messages.labels(reason).inc(count)
         for stage, seconds in spent.items():
             metrics.stage_duration.labels(stage).observe(seconds)
+        for (classification, outcome, category, bond, ctpat), count in emitter.profiles.items():
+            metrics.decisions_by_classification.labels(classification, outcome).inc(count)
+            metrics.decisions_by_entry_category.labels(classification, category).inc(count)
+            metrics.decisions_by_bond_type.labels(classification, bond).inc(count)
+            metrics.decisions_by_ctpat_path.labels(classification, ctpat).inc(count)
+        for prong, count in emitter.foreign_prongs.items():
+            metrics.foreign_failed_prongs.labels(prong).inc(count)
+        for action, count in emitter.resolutions.items():
+            metrics.hold_resolutions.labels(action).inc(count)
         metrics.batch_size.observe(consumed)
         metrics.open_holds.set(len(self.holds))
         self.batches += 1
@@ -482,6 +493,33 @@ class ScreeningLoop:
                     "ms": {k: round(v * 1000, 2) for k, v in spent.items()},
                 },
             )
+
+    def _count_profile(
+        self,
+        emitter: Emitter,
+        entry: EntryFiling,
+        ior: IorRecord | None,
+        decision: ScreeningDecision,
+    ) -> None:
+        """What the foreign-IOR dashboard shows of a decision (counted per batch)."""
+        bond = entry.bond
+        if ior is not None and ior.ctpat_tier > 0:
+            ctpat = "ior_member"
+        else:
+            broker = self.screener.reference.brokers.get(entry.broker_filer_code or "")
+            ctpat = "ctpat_broker" if broker is not None and broker.ctpat_tier > 0 else "none"
+        classification = decision.ior_classification
+        emitter.profiles[
+            (
+                classification,
+                decision.outcome,
+                entry_category(entry.entry_type),
+                BOND_TYPES[bond.type] if bond is not None else "none",
+                ctpat,
+            )
+        ] += 1
+        if classification == "foreign":
+            emitter.foreign_prongs.update(decision.failed_prongs)
 
     def _apply_resolutions(self, emitter: Emitter, tp: TopicPartition, messages: list[Any]) -> None:
         for message in messages:
@@ -517,6 +555,10 @@ class ScreeningLoop:
             self._next_deadline_check = now + self.settings.hold_deadline_check_seconds
             self.holds.escalate_due(
                 emitter, self.screener, self.activity, self.settings.hold_max_age_hours
+            )
+            oldest = min((hold.held_at for hold in self.holds), default=None)
+            self.metrics.oldest_open_hold_age.set(
+                0 if oldest is None else max((emitter.now - oldest).total_seconds(), 0)
             )
         if now >= self._next_last_entry_flush:
             self._next_last_entry_flush = now + self.settings.last_entry_flush_seconds
