@@ -20,8 +20,12 @@ DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
 
 
 def evaluate() -> tuple[int, int, int, int, list[str]]:
-    index = WatchlistIndex([*read_uflpa_csv(DATA / "uflpa_entity_list_sample.csv"),
-                            *read_csl_json(DATA / "csl_sample.json")])
+    index = WatchlistIndex(
+        [
+            *read_uflpa_csv(DATA / "uflpa_entity_list_sample.csv"),
+            *read_csl_json(DATA / "csl_sample.json"),
+        ]
+    )
     true_pos = false_pos = false_neg = true_neg = 0
     wrong = []
     with (DATA / "watchlist_labelled.csv").open(newline="") as handle:
@@ -47,8 +51,10 @@ def main() -> None:
         print(line)
     precision = tp / (tp + fp) if tp + fp else 1.0
     recall = tp / (tp + fn) if tp + fn else 1.0
-    print(f"labelled={tp + fp + fn + tn} true_matches={tp} false_matches={fp} "
-          f"missed={fn} correctly_unmatched={tn}")
+    print(
+        f"labelled={tp + fp + fn + tn} true_matches={tp} false_matches={fp} "
+        f"missed={fn} correctly_unmatched={tn}"
+    )
     print(f"precision={precision:.3f} recall={recall:.3f}")
 
 

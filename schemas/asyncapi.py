@@ -149,6 +149,19 @@ MESSAGES: Final[dict[str, _Message]] = {
         _ref(_SCHEMAS + "HoldResolution"),
         key="IorNumberKey",
     ),
+    "PenaltyCaseOpened": _Message(
+        "Penalty case",
+        "A penalty case to assess: culpability, loss of duty, values and the amount assessed.",
+        _ref(_SCHEMAS + "PenaltyCaseOpened"),
+        key="CaseIdKey",
+    ),
+    "PenaltyAssessed": _Message(
+        "Penalty assessment",
+        "The answer to a penalty case: the statutory maximum, the order's floor and the room "
+        "left for mitigation, with the reasoning.",
+        _ref(_SCHEMAS + "PenaltyAssessed"),
+        key="CaseIdKey",
+    ),
     "RefusedInput": _Message(
         "Refused input",
         "A record the worker could not use: its key and value exactly as they arrived, and "
@@ -222,11 +235,21 @@ CHANNELS: Final[dict[str, _Channel]] = {
         "Resolutions of held entries from a review queue or an officer, keyed by IOR number "
         "like entries.filed, so partition p reaches the worker that keeps partition p's holds.",
     ),
+    "penalty_cases": _Channel(
+        ("PenaltyCaseOpened",),
+        "Penalty cases to assess, keyed by case id. A case that is malformed or assessed "
+        "above the statutory maximum is dead-lettered.",
+    ),
+    "penalty_assessments": _Channel(
+        ("PenaltyAssessed",),
+        "One assessment per penalty case, keyed by case id; an audit event goes with each.",
+    ),
     "entries_filed_dlq": _Channel(
         ("RefusedInput",),
-        "Inputs of entries.filed and holds.resolutions that were refused (malformed, invalid "
-        "or oversized, or a resolution that does not apply), with the original bytes and the "
-        "reason in headers. Nothing is lost; the pipeline never stops on bad input.",
+        "Inputs of entries.filed, holds.resolutions and penalty.cases that were refused "
+        "(malformed, invalid or oversized, a resolution that does not apply, a penalty above "
+        "the statutory maximum), with the original bytes and the reason in headers. Nothing "
+        "is lost; the pipeline never stops on bad input.",
     ),
     "holds_state": _Channel(
         ("HoldRecord",),
@@ -319,6 +342,15 @@ OPERATIONS: Final[dict[str, _Operation]] = {
         "Write back what the workers learn: last_entry_at (day precision) and the status "
         "inactive after a year without entries (leader-only sweep).",
     ),
+    "assessPenaltyCases": _Operation(
+        "receive",
+        "penalty_cases",
+        "Assess each case: the statutory maximum, the order's floor, the reasoning.",
+        group="faust",
+    ),
+    "sendPenaltyAssessments": _Operation(
+        "send", "penalty_assessments", "Publish the assessment of each penalty case."
+    ),
     "sendHoldState": _Operation("send", "holds_state", _STATE),
     "receiveHoldState": _Operation("receive", "holds_state", _STATE),
     "sendActivityState": _Operation("send", "activity_state", _STATE),
@@ -380,6 +412,7 @@ def _key_schemas(models: dict[str, Any]) -> dict[str, Any]:
         ),
         "FilerCodeKey": field_of("BrokerRecord", "filer_code", "The broker's filer code."),
         "WatchlistIdKey": field_of("WatchlistRecord", "id", "The entity's id in its list."),
+        "CaseIdKey": field_of("PenaltyCaseOpened", "case_id", "The penalty case's id."),
         "RulePackKey": {
             "type": "string",
             "const": "active",
@@ -394,11 +427,12 @@ def _key_schemas(models: dict[str, Any]) -> dict[str, Any]:
             "type": "string",
             "description": "The event's subject: the entry number for entry events, the "
             "rule-pack version for RulePackActivated, the IOR number (masked when in SSN "
-            "form) for IOR events.",
+            "form) for IOR events, the case id for PenaltyAssessed.",
         },
         "OriginalKey": {
             "type": ["string", "null"],
-            "description": "The refused record's key, unchanged (an IOR number, or none).",
+            "description": "The refused record's key, unchanged (an IOR number, a case id, "
+            "or none).",
         },
     }
 
@@ -424,7 +458,8 @@ def _extra_schemas(models: dict[str, Any]) -> dict[str, Any]:
         },
         "source.topic": {
             "type": "string",
-            "description": "The topic the record came from (entries.filed or holds.resolutions).",
+            "description": "The topic the record came from (entries.filed, "
+            "holds.resolutions or penalty.cases).",
         },
         "source.partition": {**decimal, "description": "Its partition, in decimal."},
         "source.offset": {**decimal, "description": "Its offset, in decimal."},

@@ -137,6 +137,7 @@ class WorkerRuntime:
             await mirror.stop()
         if self._metrics_server is not None:
             self._metrics_server.shutdown()
+            self._metrics_server.server_close()
 
 
 def faust_broker_url(settings: Settings) -> str:

@@ -173,7 +173,8 @@ class PipelineMetrics:
         )
         self.decisions_by_ctpat_path = Counter(
             "screening_decisions_by_ctpat_path",
-            "Decisions by how the entry meets CTPAT: ior_member, ctpat_broker or none.",
+            "Decisions by how the entry meets CTPAT: ior_member, broker_member, self_filed, "
+            "non_member_broker.",
             ["classification", "ctpat_path"],
             registry=r,
         )
@@ -226,3 +227,6 @@ class PipelineMetrics:
             self.decisions.labels(outcome, "none")
         for stage in STAGES:
             self.stage_duration.labels(stage)
+        # Known label values start at zero, so a dashboard shows 0 rather than "no data".
+        for reason in ("malformed", "invalid", "oversized"):
+            self.dlq_messages.labels(reason)

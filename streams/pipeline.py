@@ -312,6 +312,11 @@ class ScreeningLoop:
                 self.activity.forget(ior_number)
         self.activity_table.drop(partitions)
         self.holds.drop(partitions)
+        for partition in partitions:
+            # The next owner reports this partition's lag now; a stale value here would
+            # add to it on the dashboard.
+            with contextlib.suppress(KeyError):
+                self.metrics.consumer_lag.remove(str(partition))
         self._owned.difference_update(partitions)
         self.metrics.assigned_partitions.set(len(self._owned))
 
@@ -383,10 +388,10 @@ class ScreeningLoop:
         consumed = 0
         for tp, messages in records.items():
             partition = tp.partition
-            consumed += len(messages)
             if tp.topic != entries_topic:
                 self._apply_resolutions(emitter, tp, messages)
                 continue
+            consumed += len(messages)
             for message in messages:
                 t0 = clock()
                 try:
@@ -505,9 +510,12 @@ class ScreeningLoop:
         bond = entry.bond
         if ior is not None and ior.ctpat_tier > 0:
             ctpat = "ior_member"
+        elif entry.broker_filer_code is None:
+            ctpat = "self_filed"
         else:
-            broker = self.screener.reference.brokers.get(entry.broker_filer_code or "")
-            ctpat = "ctpat_broker" if broker is not None and broker.ctpat_tier > 0 else "none"
+            broker = self.screener.reference.brokers.get(entry.broker_filer_code)
+            member = broker is not None and broker.ctpat_tier > 0
+            ctpat = "broker_member" if member else "non_member_broker"
         classification = decision.ior_classification
         emitter.profiles[
             (
