@@ -32,6 +32,7 @@ from streams import loaders
 from streams.admin import create_topics
 from streams.embedded import EmbeddedBroker, free_port
 from streams.kafka import client_options
+from streams.replay import partitions_of
 from streams.settings import Settings, TopicNames
 
 READY_TIMEOUT_SECONDS = 90.0
@@ -137,10 +138,7 @@ async def collect(
     )
     await consumer.start()
     try:
-        await consumer.topics()
-        tps = [
-            TopicPartition(t, p) for t in outputs for p in consumer.partitions_for_topic(t) or ()
-        ]
+        tps = [TopicPartition(t, p) for t in outputs for p in await partitions_of(consumer, t)]
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         while not stop.is_set():

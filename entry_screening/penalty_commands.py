@@ -63,7 +63,7 @@ async def read_topic_to_end(
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
     from streams.kafka import client_options
-    from streams.replay import ReplayStalled, read_to_end
+    from streams.replay import ReplayStalled, partitions_of, read_to_end
 
     consumer = AIOKafkaConsumer(
         **client_options(settings, role="replay"),
@@ -74,8 +74,7 @@ async def read_topic_to_end(
     )
     await consumer.start()
     try:
-        await consumer.topics()  # refreshes cluster metadata
-        partitions = consumer.partitions_for_topic(topic)
+        partitions = await partitions_of(consumer, topic)
         if not partitions:
             raise TopicReadError(
                 f"topic {topic!r} does not exist: run `entry-screening topics create`"

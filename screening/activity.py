@@ -45,6 +45,13 @@ class ActivityCounter:
         day = _day(at)
         return sum(n for d, n in buckets.items() if day - WINDOW_DAYS < d <= day)
 
+    def remove(self, ior_number: str, at: datetime) -> None:
+        """Take back one entry recorded at ``at`` (a replayed batch is counted again)."""
+        buckets = self._days.get(ior_number)
+        day = _day(at)
+        if buckets and buckets.get(day, 0) > 0:
+            buckets[day] -= 1
+
     def buckets(self, ior_number: str) -> dict[int, int]:
         """The IOR's day buckets (days since the epoch -> entries), for a changelog."""
         return dict(self._days.get(ior_number, {}))

@@ -14,7 +14,7 @@ import logging
 import os
 import socket
 import time
-from typing import Any
+from typing import Any, NoReturn
 
 import faust
 from mode import Service
@@ -140,6 +140,17 @@ class WorkerRuntime:
             self._metrics_server.server_close()
 
 
+def exit_worker(why: str) -> NoReturn:
+    """End the process with a failure status so that a supervisor restarts it.
+
+    A Faust worker whose service fails keeps running (it logs that it waits for its
+    tasks), which a supervisor would never notice; nothing is lost by leaving at once:
+    uncommitted input is screened again by the next owner."""
+    log.exception("%s; exiting so that the worker is restarted", why)
+    logging.shutdown()
+    os._exit(70)  # EX_SOFTWARE
+
+
 def faust_broker_url(settings: Settings) -> str:
     return ";".join(f"kafka://{host.strip()}" for host in settings.kafka_bootstrap.split(","))
 
@@ -179,15 +190,17 @@ def create_app(settings: Settings) -> faust.App:
         """Starts the mirrors and the screening loop once Faust is up; stops them with it."""
 
         async def on_start(self) -> None:
-            await runtime.start()
+            try:
+                await runtime.start()
+            except Exception:
+                exit_worker("the worker could not start")
 
         @Service.task
         async def _screen(self) -> None:
             try:
                 await runtime.run()
-            except Exception as error:
-                log.exception("screening loop failed; stopping the worker")
-                await self.crash(error)
+            except Exception:
+                exit_worker("the screening loop failed")
 
         async def on_stop(self) -> None:
             await runtime.stop()

@@ -17,7 +17,7 @@ from schemas import codec
 from schemas.lifecycle import HoldResolution
 from streams.holds import OpenHold
 from streams.kafka import client_options, producer_options
-from streams.replay import read_to_end
+from streams.replay import partitions_of, read_to_end
 from streams.settings import Settings
 
 
@@ -34,8 +34,7 @@ async def read_open_holds(settings: Settings, seconds: float = 30.0) -> dict[str
     await consumer.start()
     holds: dict[str, OpenHold] = {}
     try:
-        await consumer.topics()
-        tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        tps = [TopicPartition(topic, p) for p in await partitions_of(consumer, topic)]
         if not tps:
             raise RuntimeError(
                 f"topic {topic!r} does not exist: run `entry-screening topics create`"

@@ -26,6 +26,7 @@ from typing import Protocol, cast
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from streams.kafka import client_options
+from streams.replay import partitions_of
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -200,8 +201,7 @@ class TopicMirror:
     async def _partitions(self, consumer: AIOKafkaConsumer) -> list[int]:
         deadline = time.monotonic() + self._topic_wait_seconds
         while True:
-            await consumer.topics()  # refreshes cluster metadata
-            partitions = consumer.partitions_for_topic(self.topic)
+            partitions = await partitions_of(consumer, self.topic)
             if partitions:
                 return sorted(partitions)
             if time.monotonic() > deadline:

@@ -57,6 +57,8 @@ _PACK_FILE_POLL_SECONDS: Final = 2.0
 # last_entry_at only needs day precision (the inactivity sweep counts a year), so an IOR's
 # record is rewritten at most once a day however many entries it files.
 _LAST_ENTRY_RESOLUTION: Final = timedelta(days=1)
+# Key prefix, in the activity changelog, of the per-partition "counted through" marker.
+_MARKER: Final = "\x00through:"
 
 
 @dataclass
@@ -295,8 +297,11 @@ class ScreeningLoop:
     async def adopt_partitions(self, partitions: list[int]) -> None:
         new = [p for p in partitions if p not in self._owned]
         await self.activity_table.restore(new)
-        for _, ior_number, buckets in self.activity_table.items():
-            self.activity.load(ior_number, buckets)
+        for partition, ior_number, buckets in self.activity_table.items():
+            if partition in new and not ior_number.startswith(_MARKER):
+                self.activity.load(ior_number, buckets)
+        for partition in new:
+            await self._uncount_uncommitted(partition)
         # Registry changes may have happened while nobody owned these holds.
         self._changed_iors.update(await self.holds.restore(new))
         self._owned = set(partitions)
@@ -306,10 +311,58 @@ class ScreeningLoop:
             "partitions assigned", extra={"partitions": partitions, "open_holds": len(self.holds)}
         )
 
+    async def _uncount_uncommitted(self, partition: int) -> None:
+        """Make a replay count exactly as the first pass did.
+
+        The activity changelog is written with a batch's outputs, before its offsets are
+        committed, and notes how far it has counted (the marker). If that is past the
+        group's committed offset, the records in between will be screened again: their
+        counts are taken back now, so the replay adds them again in the same order and
+        STRAW-IOR sees the same numbers, giving the same decisions under the same ids."""
+        marker = self.activity_table.get(f"{_MARKER}{partition}")
+        if not marker or self._consumer is None:
+            return
+        through = marker[-1]
+        tp = TopicPartition(self.settings.topics.entries_filed, partition)
+        committed = await self._consumer.committed(tp) or 0
+        if through <= committed:
+            return
+        reader = AIOKafkaConsumer(
+            **client_options(self.settings, role="activity-replay"),
+            group_id=None,
+            enable_auto_commit=False,
+            fetch_max_wait_ms=50,
+        )
+        await reader.start()
+        taken_back = 0
+        try:
+            reader.assign([tp])
+            reader.seek(tp, committed)
+            while await reader.position(tp) < through:
+                for records in (await reader.getmany(tp, timeout_ms=200)).values():
+                    for record in records:
+                        if record.offset >= through or record.value is None:
+                            continue
+                        try:
+                            entry = codec.decode(
+                                EntryFiling, record.value, max_bytes=self.settings.max_message_bytes
+                            )
+                        except codec.InputRejected:
+                            continue  # never counted: it went to the DLQ
+                        self.activity.remove(entry.ior_number, entry.filed_at)
+                        taken_back += 1
+        finally:
+            await reader.stop()
+        log.info(
+            "activity counts taken back for a replay",
+            extra={"partition": partition, "from": committed, "to": through, "entries": taken_back},
+        )
+
     def release_partitions(self, partitions: list[int]) -> None:
         for partition in partitions:
             for ior_number in self.activity_table.partitions.get(partition, {}):
-                self.activity.forget(ior_number)
+                if not ior_number.startswith(_MARKER):
+                    self.activity.forget(ior_number)
         self.activity_table.drop(partitions)
         self.holds.drop(partitions)
         for partition in partitions:
@@ -430,6 +483,11 @@ class ScreeningLoop:
         t_lifecycle = clock()
         for ior_number, partition in touched.items():
             self.activity_table.put(out, partition, ior_number, activity.buckets(ior_number))
+        for tp, messages in records.items():
+            if tp.topic == entries_topic:
+                self.activity_table.put(
+                    out, tp.partition, f"{_MARKER}{tp.partition}", {-1: messages[-1].offset + 1}
+                )
         self._background_work(emitter)
         spent["lifecycle"] = clock() - t_lifecycle
 

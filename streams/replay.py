@@ -17,6 +17,21 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 
+async def partitions_of(consumer: AIOKafkaConsumer, topic: str) -> list[int]:
+    """The partitions of ``topic`` (empty if it does not exist).
+
+    ``consumer.topics()`` fetches the cluster's metadata into a copy and leaves the
+    consumer's own empty for topics it has not subscribed to or been assigned; the embedded
+    broker happens to answer the first request with every topic, Apache Kafka does not. So
+    this asks the client for the full metadata and reads the topic from it.
+    """
+    known = consumer.partitions_for_topic(topic)
+    if not known:
+        cluster = await consumer._client.fetch_all_metadata()
+        known = cluster.partitions_for_topic(topic)
+    return sorted(known or ())
+
+
 class ReplayStalled(RuntimeError):
     """The broker sent nothing for too long before the end was reached."""
 

@@ -21,6 +21,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from streams.admin import create_topics
 from streams.app import WorkerRuntime
 from streams.kafka import client_options, producer_options
+from streams.replay import partitions_of
 from streams.settings import Settings, TopicNames
 
 
@@ -138,8 +139,7 @@ async def read_outputs(
     await consumer.start()
     outputs = Outputs()
     try:
-        await consumer.topics()
-        tps = [TopicPartition(t, p) for t in names for p in consumer.partitions_for_topic(t) or ()]
+        tps = [TopicPartition(t, p) for t in names for p in await partitions_of(consumer, t)]
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         deadline = time.monotonic() + seconds

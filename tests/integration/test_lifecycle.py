@@ -22,6 +22,7 @@ from entry_screening.demo import metrics_text, start_worker
 from schemas.formats import entry_number_from_parts
 from streams.embedded import free_port
 from streams.kafka import client_options
+from streams.replay import partitions_of
 from streams.settings import Settings
 from tests.factories import entry_data, ior_data, make_watch
 from tests.integration.harness import (
@@ -229,8 +230,7 @@ async def read_topic(
     await consumer.start()
     found: list[Any] = []
     try:
-        await consumer.topics()
-        tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        tps = [TopicPartition(topic, p) for p in await partitions_of(consumer, topic)]
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         deadline = time.monotonic() + seconds
