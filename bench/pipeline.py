@@ -210,12 +210,7 @@ async def steady_state(settings: Settings, data: Any, workdir: Path) -> None:
     A first deployment vets every registry record once (a Faust agent, about 2k records/s);
     the benchmark measures the steady state after that, as a pipeline runs day to day."""
     await create_topics(settings)
-    for kind, path in (
-        ("registry", data.registry),
-        ("brokers", data.brokers),
-        ("watchlist", data.watchlist),
-    ):
-        await loaders.load(settings, kind, path)
+    await loaders.load_dataset(settings, data)
     worker = start_worker(settings, workdir, log_name=f"worker-vet-{uuid.uuid4().hex[:6]}.log")
     try:
         deadline = time.monotonic() + 300  # 5k IORs take seconds; the bound stops a broken run

@@ -25,14 +25,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 
 from entry_screening.synthetic import FeedSpec, write_dataset
 from streams import loaders
 from streams.admin import create_topics
 from streams.embedded import EmbeddedBroker, free_port
-from streams.kafka import client_options
-from streams.replay import partitions_of
+from streams.replay import partitions_of, reader
 from streams.settings import Settings, TopicNames
 
 READY_TIMEOUT_SECONDS = 90.0
@@ -129,13 +128,7 @@ async def collect(
         topics.entries_seizure_review,
         topics.entries_filed_dlq,
     ]
-    consumer = AIOKafkaConsumer(
-        **client_options(settings, role="demo-tally"),
-        fetch_max_wait_ms=20,
-        group_id=None,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-    )
+    consumer = reader(settings, "demo-tally")
     await consumer.start()
     try:
         tps = [TopicPartition(t, p) for t in outputs for p in await partitions_of(consumer, t)]
@@ -273,12 +266,7 @@ async def _demo(options: DemoOptions, workdir: Path) -> int:
         backlog, probe = split_feed(data.entries, options.entries)
         _say(f"generated {options.iors} IORs and {spec.entries} entries in {workdir / 'data'}")
         await create_topics(settings)
-        for kind, path in (
-            ("registry", data.registry),
-            ("brokers", data.brokers),
-            ("watchlist", data.watchlist),
-        ):
-            result = await loaders.load(settings, kind, path)
+        for kind, result in (await loaders.load_dataset(settings, data)).items():
             _say(f"loaded {result.produced} {kind} records in {result.seconds:.2f} s")
         worker = start_worker(settings, workdir)
         ready = await wait_until_ready(settings.metrics_port, worker, READY_TIMEOUT_SECONDS)

@@ -60,18 +60,11 @@ async def read_topic_to_end(
     The end is fixed at the start so the read always finishes, even while producers keep
     writing: what arrives later belongs to the next report or backtest.
     """
-    from aiokafka import AIOKafkaConsumer, TopicPartition
+    from aiokafka import TopicPartition
 
-    from streams.kafka import client_options
-    from streams.replay import ReplayStalled, partitions_of, read_to_end
+    from streams.replay import ReplayStalled, partitions_of, read_to_end, reader
 
-    consumer = AIOKafkaConsumer(
-        **client_options(settings, role="replay"),
-        group_id=None,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        fetch_max_wait_ms=100,
-    )
+    consumer = reader(settings, "replay")
     await consumer.start()
     try:
         partitions = await partitions_of(consumer, topic)

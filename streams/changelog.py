@@ -16,11 +16,10 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 
-from streams.kafka import client_options
 from streams.output import OutputBatch
-from streams.replay import read_to_end
+from streams.replay import read_to_end, reader
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -86,13 +85,7 @@ class ChangelogTable(Generic[V]):
         wanted = [p for p in partitions if p not in self.partitions]
         if not wanted:
             return 0.0
-        consumer = AIOKafkaConsumer(
-            **client_options(self.settings, role=f"restore-{self.topic}"),
-            group_id=None,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            fetch_max_wait_ms=50,
-        )
+        consumer = reader(self.settings, f"restore-{self.topic}")
         await consumer.start()
         restored: dict[int, dict[str, V]] = {p: {} for p in wanted}
 

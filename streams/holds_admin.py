@@ -11,26 +11,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer, TopicPartition
 
 from schemas import codec
 from schemas.lifecycle import HoldResolution
 from streams.holds import OpenHold
-from streams.kafka import client_options, producer_options
-from streams.replay import partitions_of, read_to_end
+from streams.kafka import producer_options
+from streams.replay import partitions_of, read_to_end, reader
 from streams.settings import Settings
 
 
 async def read_open_holds(settings: Settings, seconds: float = 30.0) -> dict[str, OpenHold]:
     """Every open hold, as of the changelog's end when called."""
     topic = settings.topics.holds_state
-    consumer = AIOKafkaConsumer(
-        **client_options(settings, role="holds-admin"),
-        group_id=None,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        fetch_max_wait_ms=50,
-    )
+    consumer = reader(settings, "holds-admin")
     await consumer.start()
     holds: dict[str, OpenHold] = {}
     try:

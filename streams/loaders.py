@@ -83,33 +83,25 @@ class _Sender:
 
 async def load(settings: Settings, kind: str, path: Path) -> LoadResult:
     """Validate ``path`` (JSON Lines) and produce its records keyed by their ids."""
-    model, key_of = KINDS[kind]
-    topic = topic_for(settings, kind)
-    result = LoadResult()
-    started = time.perf_counter()
-    producer = AIOKafkaProducer(**producer_options(settings, role=f"load-{kind}"))
-    await producer.start()
-    try:
-        sender = _Sender(producer)
+    model, _ = KINDS[kind]
+    skipped: list[tuple[int, str]] = []
+
+    def valid_records() -> Iterable[BaseModel]:
         with path.open("rb") as stream:
             for number, line in _numbered_lines(stream):
                 try:
-                    record = codec.decode(model, line)
+                    yield codec.decode(model, line)
                 except codec.InputRejected as rejected:
-                    result.skipped.append((number, rejected.message))
-                    continue
-                # Re-encode the validated record: canonical forms on the topic.
-                await sender.send(topic, key_of(record).encode(), codec.encode(record))
-                result.produced += 1
-        await sender.drain()
-    finally:
-        await producer.stop()
-    result.seconds = time.perf_counter() - started
+                    skipped.append((number, rejected.message))
+
+    result = await load_records(settings, kind, valid_records())
+    result.skipped = skipped
     return result
 
 
 async def load_records(settings: Settings, kind: str, records: Iterable[BaseModel]) -> LoadResult:
-    """Produce already-validated records (e.g. read from a public list format)."""
+    """Produce validated records keyed by their ids, re-encoded: canonical forms on the
+    topic (a list in its public format is read into records first)."""
     _, key_of = KINDS[kind]
     topic = topic_for(settings, kind)
     result = LoadResult()
@@ -126,6 +118,14 @@ async def load_records(settings: Settings, kind: str, records: Iterable[BaseMode
         await producer.stop()
     result.seconds = time.perf_counter() - started
     return result
+
+
+async def load_dataset(settings: Settings, dataset: Any) -> dict[str, LoadResult]:
+    """Registry, brokers and entity list of a generated dataset (demo, tests, benchmarks)."""
+    return {
+        kind: await load(settings, kind, getattr(dataset, kind))
+        for kind in ("registry", "brokers", "watchlist")
+    }
 
 
 async def delete_registry_records(settings: Settings, ior_numbers: list[str]) -> int:

@@ -47,6 +47,7 @@ from streams.holds import HoldBook, ResolutionRefused
 from streams.kafka import client_options, producer_options
 from streams.metrics import BOND_TYPES, PipelineMetrics, entry_category
 from streams.output import OutputBatch
+from streams.replay import reader
 from streams.settings import Settings
 from streams.state import ReferenceView, RegistryView, RulePackSource
 
@@ -327,19 +328,14 @@ class ScreeningLoop:
         committed = await self._consumer.committed(tp) or 0
         if through <= committed:
             return
-        reader = AIOKafkaConsumer(
-            **client_options(self.settings, role="activity-replay"),
-            group_id=None,
-            enable_auto_commit=False,
-            fetch_max_wait_ms=50,
-        )
-        await reader.start()
+        replay = reader(self.settings, "activity-replay")
+        await replay.start()
         taken_back = 0
         try:
-            reader.assign([tp])
-            reader.seek(tp, committed)
-            while await reader.position(tp) < through:
-                for records in (await reader.getmany(tp, timeout_ms=200)).values():
+            replay.assign([tp])
+            replay.seek(tp, committed)
+            while await replay.position(tp) < through:
+                for records in (await replay.getmany(tp, timeout_ms=200)).values():
                     for record in records:
                         if record.offset >= through or record.value is None:
                             continue
@@ -352,7 +348,7 @@ class ScreeningLoop:
                         self.activity.remove(entry.ior_number, entry.filed_at)
                         taken_back += 1
         finally:
-            await reader.stop()
+            await replay.stop()
         log.info(
             "activity counts taken back for a replay",
             extra={"partition": partition, "from": committed, "to": through, "entries": taken_back},

@@ -16,6 +16,21 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from streams.kafka import client_options
+from streams.settings import Settings
+
+
+def reader(settings: Settings, role: str) -> AIOKafkaConsumer:
+    """A consumer outside any group, for reading topics back (call ``start()``)."""
+    return AIOKafkaConsumer(
+        **client_options(settings, role=role),
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        # A read-back wants what is there now, not to wait for more.
+        fetch_max_wait_ms=50,
+    )
+
 
 async def partitions_of(consumer: AIOKafkaConsumer, topic: str) -> list[int]:
     """The partitions of ``topic`` (empty if it does not exist).

@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer, TopicPartition
 
 from streams.admin import create_topics
 from streams.app import WorkerRuntime
-from streams.kafka import client_options, producer_options
-from streams.replay import partitions_of
+from streams.kafka import producer_options
+from streams.replay import partitions_of, reader
 from streams.settings import Settings, TopicNames
 
 
@@ -129,13 +129,7 @@ async def read_outputs(
         topics.entries_seizure_review,
         topics.entries_filed_dlq,
     ] + ([topics.screening_audit] if with_audit else [])
-    consumer = AIOKafkaConsumer(
-        **client_options(settings, role="test-read"),
-        group_id=None,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        fetch_max_wait_ms=50,
-    )
+    consumer = reader(settings, "test-read")
     await consumer.start()
     outputs = Outputs()
     try:

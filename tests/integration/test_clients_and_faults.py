@@ -96,12 +96,7 @@ def test_a_worker_killed_mid_feed_and_restarted_loses_nothing(
 
     async def scenario() -> Outputs:
         await prepare(settings)
-        for kind, path in (
-            ("registry", data.registry),
-            ("brokers", data.brokers),
-            ("watchlist", data.watchlist),
-        ):
-            await loaders.load(settings, kind, path)
+        await loaders.load_dataset(settings, data)
         await loaders.feed(settings, data.entries)
         kills = 0
         worker = start_worker(settings, tmp_path)

@@ -16,13 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 
 from entry_screening.demo import metrics_text, start_worker
 from schemas.formats import entry_number_from_parts
 from streams.embedded import free_port
-from streams.kafka import client_options
-from streams.replay import partitions_of
+from streams.replay import partitions_of, reader
 from streams.settings import Settings
 from tests.factories import entry_data, ior_data, make_watch
 from tests.integration.harness import (
@@ -221,12 +220,7 @@ async def worker_process(settings: Settings, workdir: Path) -> AsyncIterator[Set
 async def read_topic(
     settings: Settings, topic: str, until: Callable[[list[Any]], bool], seconds: float = 60
 ) -> list[Any]:
-    consumer = AIOKafkaConsumer(
-        **client_options(settings, role="test-read"),
-        group_id=None,
-        auto_offset_reset="earliest",
-        fetch_max_wait_ms=50,
-    )
+    consumer = reader(settings, "test-read")
     await consumer.start()
     found: list[Any] = []
     try:

@@ -171,12 +171,7 @@ def test_every_dashboard_query_runs_on_prometheus_scraping_a_live_worker(
 
     async def scenario() -> None:
         await prepare(settings)
-        for kind, path in (
-            ("registry", data.registry),
-            ("brokers", data.brokers),
-            ("watchlist", data.watchlist),
-        ):
-            await loaders.load(settings, kind, path)
+        await loaders.load_dataset(settings, data)
         async with running_worker(settings) as runtime:
             assert runtime.metrics_port is not None
             prometheus = Prometheus(prometheus_binary, tmp_path, runtime.metrics_port)

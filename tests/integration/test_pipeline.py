@@ -41,12 +41,7 @@ def test_a_generated_feed_is_decided_end_to_end_like_the_batch_command(
 
     async def scenario() -> Outputs:
         await prepare(settings)
-        for kind, path in (
-            ("registry", data.registry),
-            ("brokers", data.brokers),
-            ("watchlist", data.watchlist),
-        ):
-            await loaders.load(settings, kind, path)
+        await loaders.load_dataset(settings, data)
         async with running_worker(settings):
             fed = await loaders.feed(settings, data.entries)
             assert fed.produced == 3_000

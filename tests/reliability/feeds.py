@@ -29,12 +29,7 @@ def dataset(folder: Path, *, entries: int, seed: int, malformed: int = 0) -> Dat
 async def prepare(settings: Settings, data: Dataset) -> None:
     """The topics, and the registry and reference data loaded onto them."""
     await create_topics(settings)
-    for kind, path in (
-        ("registry", data.registry),
-        ("brokers", data.brokers),
-        ("watchlist", data.watchlist),
-    ):
-        result = await loaders.load(settings, kind, path)
+    for result in (await loaders.load_dataset(settings, data)).values():
         assert not result.skipped, result.skipped[:3]
 
 
