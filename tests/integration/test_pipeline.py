@@ -7,6 +7,7 @@ import asyncio
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import orjson
 from pydantic import TypeAdapter
@@ -304,3 +305,40 @@ def test_topics_create_is_idempotent(broker: BrokerUnderTest, tmp_path: Path) ->
         settings.topics.holds_state,
         settings.topics.activity_state,
     }
+
+
+def test_logs_are_json_lines_without_ssn_form_ior_numbers(
+    broker: BrokerUnderTest, tmp_path: Path, caplog: Any
+) -> None:
+    from streams.logs import JsonFormatter
+
+    settings = broker.settings(tmp_path)
+    ssn = "123-45-6789"
+    entries = [
+        entry_data(entry_number=n, ior_number=ssn, export_declaration_ref=None)
+        for n in ("ABC-1234567-6", "ABC-0000001-0")
+    ]
+
+    async def scenario() -> None:
+        await prepare(settings)
+        await produce(
+            settings,
+            settings.topics.ior_registry,
+            [(ssn.encode(), orjson.dumps(ior_data(ior_number=ssn)))],
+        )
+        async with running_worker(settings):
+            await produce(settings, settings.topics.entries_filed, map(entry_record, entries))
+            await read_outputs(settings, lambda o: o.accounted >= 2)
+
+    with caplog.at_level("INFO"):
+        asyncio.run(scenario())
+    lines = [JsonFormatter().format(record) for record in caplog.records]
+    batches = [
+        json.loads(line)
+        for line in lines
+        if '"message": "batch"' in line or '"message":"batch"' in line
+    ]
+    assert batches and all(
+        {"records", "decisions", "ms", "partitions"} <= b.keys() for b in batches
+    )
+    assert not any(ssn in line for line in lines)
