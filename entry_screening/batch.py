@@ -7,6 +7,7 @@ pipeline would give.
 
 from __future__ import annotations
 
+import io
 import sys
 import time
 from collections import Counter
@@ -16,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TypeVar
 
+import orjson
 from pydantic import BaseModel
 
 from schemas import codec
@@ -25,6 +27,7 @@ from schemas.reference import BrokerRecord, WatchlistRecord
 from schemas.registry import IorRecord
 from screening.activity import ActivityCounter
 from screening.engine import ReferenceData, Screener, screened_event
+from screening.rulepack import RulePack, load_rule_pack
 from screening.watchlist import WatchlistIndex
 
 M = TypeVar("M", bound=BaseModel)
@@ -141,6 +144,29 @@ def screen_stream(
         summary.by_rule.update(hit.rule_id for hit in decision.hits)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def screen_files(
+    registry: Path,
+    brokers: Path | None,
+    watchlist: Path | None,
+    entries: IO[bytes],
+    pack: RulePack | None = None,
+) -> list[dict[str, object]]:
+    """What ``entry-screening screen`` writes for these files, as objects (decisions and
+    error objects, in input order): the reference the stream and backtests compare with."""
+    reports = [LoadReport(str(registry))]
+    records = load_registry(registry, reports[0])
+    reference = load_reference(brokers, watchlist, reports)
+    out = io.BytesIO()
+    screen_stream(
+        entries,
+        out,
+        screener=Screener(pack or load_rule_pack(), reference),
+        registry=records,
+        source="entries",
+    )
+    return [orjson.loads(line) for line in out.getvalue().splitlines()]
 
 
 def report_load_errors(reports: list[LoadReport], err: IO[str] | None = None) -> int:

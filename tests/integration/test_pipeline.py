@@ -4,7 +4,6 @@ updates, rule-pack swaps, and the same decisions as the batch command."""
 from __future__ import annotations
 
 import asyncio
-import io
 import json
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,6 @@ from entry_screening import batch
 from entry_screening.synthetic import FeedSpec, write_dataset
 from schemas.audit import AuditEvent
 from schemas.decision import ScreeningDecision
-from screening.engine import Screener
 from screening.rulepack import read_rule_pack_data, with_overrides
 from streams import loaders
 from tests.factories import entry_data, ior_data
@@ -63,23 +61,9 @@ def test_a_generated_feed_is_decided_end_to_end_like_the_batch_command(
         )
 
     # The stream decides exactly as `entry-screening screen` does on the same file.
-    reports = [batch.LoadReport("r")]
-    registry = batch.load_registry(data.registry, reports[0])
-    reference = batch.load_reference(data.brokers, data.watchlist, reports)
-    out = io.BytesIO()
     with data.entries.open("rb") as entries:
-        batch.screen_stream(
-            entries,
-            out,
-            screener=Screener(read_pack(), reference),
-            registry=registry,
-            source="feed",
-        )
-    expected = {
-        d["entry_number"]: d
-        for d in map(json.loads, out.getvalue().splitlines())
-        if "decision_id" in d
-    }
+        screened = batch.screen_files(data.registry, data.brokers, data.watchlist, entries)
+    expected = {d["entry_number"]: d for d in screened if "decision_id" in d}
     streamed = outputs.by_entry()
     assert streamed.keys() == expected.keys()
     for number, decision in streamed.items():
@@ -89,12 +73,6 @@ def test_a_generated_feed_is_decided_end_to_end_like_the_batch_command(
             want["outcome"],
             want["hits"],
         ), number
-
-
-def read_pack():  # type: ignore[no-untyped-def]
-    from screening.rulepack import load_rule_pack
-
-    return load_rule_pack()
 
 
 def test_malformed_oversized_and_empty_records_are_dead_lettered_between_good_ones(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import json
 import random
 import time
 from collections import Counter
@@ -21,8 +20,6 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from entry_screening import batch
-from screening.engine import Screener
-from screening.rulepack import load_rule_pack
 from streams.kafka import client_options
 from streams.settings import Settings
 from tests.integration.harness import BrokerUnderTest
@@ -426,22 +423,10 @@ def test_a_new_worker_rebuilds_the_registry_from_its_topic_and_decides_the_same(
 def assert_same_as_batch(
     outputs: Outputs, registry: Path, brokers: Path, watchlist: Path, records: list[bytes]
 ) -> None:
-    reports = [batch.LoadReport("registry")]
-    iors = batch.load_registry(registry, reports[0])
-    reference = batch.load_reference(brokers, watchlist, reports)
-    out = io.BytesIO()
-    batch.screen_stream(
-        io.BytesIO(b"".join(line + b"\n" for line in records)),
-        out,
-        screener=Screener(load_rule_pack(), reference),
-        registry=iors,
-        source="feed",
+    screened = batch.screen_files(
+        registry, brokers, watchlist, io.BytesIO(b"".join(line + b"\n" for line in records))
     )
-    expected = {
-        (d["entry_number"], d["entry_revision"]): d
-        for d in map(json.loads, out.getvalue().splitlines())
-        if "decision_id" in d
-    }
+    expected = {(d["entry_number"], d["entry_revision"]): d for d in screened if "decision_id" in d}
     streamed = {
         (d["entry_number"], d["entry_revision"]): d
         for d in outputs.decisions

@@ -3,13 +3,11 @@ totals under both packs, the same as-of semantics as `screen`, and the command's
 
 from __future__ import annotations
 
-import io
 import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 
 from entry_screening import batch
@@ -37,19 +35,8 @@ def feed(tmp_path_factory: pytest.TempPathFactory) -> Dataset:
 @pytest.fixture(scope="module")
 def live_decisions(feed: Dataset) -> list[dict[str, Any]]:
     """The baseline's decisions from the batch form, independently of the backtest."""
-    reports = [batch.LoadReport("registry")]
-    registry = batch.load_registry(feed.registry, reports[0])
-    reference = batch.load_reference(feed.brokers, feed.watchlist, reports)
-    out = io.BytesIO()
     with feed.entries.open("rb") as entries:
-        batch.screen_stream(
-            entries,
-            out,
-            screener=Screener(load_rule_pack(), reference),
-            registry=registry,
-            source="feed",
-        )
-    return [orjson.loads(line) for line in out.getvalue().splitlines()]
+        return batch.screen_files(feed.registry, feed.brokers, feed.watchlist, entries)
 
 
 def held_by_rule_alone(decisions: list[dict[str, Any]], rule_id: str) -> dict[str, tuple[str, str]]:
