@@ -310,6 +310,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
 # --- the parser ----------------------------------------------------------------------------
 
 
+def add_reference_files(parser: argparse.ArgumentParser, pack_name: str, pack_help: str) -> None:
+    """The files every screening run reads: registry, brokers, entity list, rule pack."""
+    parser.add_argument("--registry", type=_existing_file, required=True, metavar="IORS.jsonl")
+    parser.add_argument("--brokers", type=_existing_file, metavar="B.jsonl")
+    parser.add_argument("--watchlist", type=_existing_file, metavar="W.jsonl")
+    parser.add_argument("--rule-pack", type=_existing_file, metavar=pack_name, help=pack_help)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="entry-screening",
@@ -324,15 +332,7 @@ def build_parser() -> argparse.ArgumentParser:
         "standard output and a summary to standard error. Exit status 1 when any line "
         "was invalid.",
     )
-    screen.add_argument("--registry", type=_existing_file, required=True, metavar="IORS.jsonl")
-    screen.add_argument("--brokers", type=_existing_file, metavar="B.jsonl")
-    screen.add_argument("--watchlist", type=_existing_file, metavar="W.jsonl")
-    screen.add_argument(
-        "--rule-pack",
-        type=_existing_file,
-        metavar="PACK",
-        help="TOML or JSON rule pack (default: the shipped baseline)",
-    )
+    add_reference_files(screen, "PACK", "TOML or JSON rule pack (default: the shipped baseline)")
     screen.add_argument(
         "--as-of",
         type=_aware_time,

@@ -23,6 +23,7 @@ from entry_screening.cli import (
     EXIT_USAGE,
     _aware_time,
     _existing_file,
+    add_reference_files,
 )
 
 if TYPE_CHECKING:
@@ -363,15 +364,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "whose outcome changes and the hits per rule under each. Exit status 1 when any "
         "line was invalid, 2 for a usage error.",
     )
-    backtest.add_argument("--registry", type=_existing_file, required=True, metavar="IORS.jsonl")
-    backtest.add_argument("--brokers", type=_existing_file, metavar="B.jsonl")
-    backtest.add_argument("--watchlist", type=_existing_file, metavar="W.jsonl")
-    backtest.add_argument(
-        "--rule-pack",
-        type=_existing_file,
-        metavar="LIVE",
-        help="the live rule pack (default: the shipped baseline)",
-    )
+    add_reference_files(backtest, "LIVE", "the live rule pack (default: the shipped baseline)")
     backtest.add_argument(
         "--candidate", type=_existing_file, metavar="PACK", help="the candidate rule pack"
     )

@@ -29,6 +29,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, Final
 
+from schemas.audit import DEAD_LETTER_HEADERS
 from schemas.catalog import TOPIC_MESSAGES, json_schema
 from streams.settings import Settings, TopicNames
 from streams.topics import TopicSpec, topic_specs
@@ -37,17 +38,6 @@ DOCUMENT_PATH: Final = Path(__file__).parent / "asyncapi.json"
 KAFKA_BINDING_VERSION: Final = "0.5.0"
 _SCHEMAS: Final = "#/components/schemas/"
 _MESSAGES: Final = "#/components/messages/"
-
-# The headers every record on entries.filed.dlq carries (streams.pipeline.dead_letter_headers).
-DEAD_LETTER_HEADERS: Final[tuple[str, ...]] = (
-    "error.class",
-    "error.message",
-    "error.fields",
-    "source.topic",
-    "source.partition",
-    "source.offset",
-    "failed.at",
-)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Final, Literal
 
 from pydantic import with_config
 
@@ -59,6 +59,17 @@ class AuditEvent:
 
 
 ErrorClass = Literal["malformed", "invalid", "oversized"]
+
+# The headers of every record on the dead-letter topic, whose value stays the original bytes.
+DEAD_LETTER_HEADERS: Final[tuple[str, ...]] = (
+    "error.class",  # malformed | invalid | oversized
+    "error.message",  # "field: reason; ..."
+    "error.fields",  # JSON list of the fields at fault
+    "source.topic",
+    "source.partition",
+    "source.offset",
+    "failed.at",  # RFC 3339
+)
 
 
 @with_config(OUTPUT_CONFIG)

@@ -14,7 +14,7 @@ from datetime import datetime
 import orjson
 
 from schemas import codec
-from schemas.audit import AuditEvent
+from schemas.audit import DEAD_LETTER_HEADERS, AuditEvent
 from schemas.decision import OUTCOMES, ScreeningDecision
 from streams.output import Headers, OutputBatch
 from streams.settings import Settings
@@ -49,15 +49,16 @@ def dead_letter_headers(
     rejected: codec.InputRejected, topic: str, partition: int, offset: int, at: datetime
 ) -> Headers:
     """Why a record was refused and where it came from; the record's value stays as it was."""
-    return [
-        ("error.class", rejected.error_class.encode()),
-        ("error.message", rejected.message.encode()[:2_000]),
-        ("error.fields", orjson.dumps([e.field for e in rejected.errors])),
-        ("source.topic", topic.encode()),
-        ("source.partition", str(partition).encode()),
-        ("source.offset", str(offset).encode()),
-        ("failed.at", at.isoformat().encode()),
-    ]
+    values = (
+        rejected.error_class.encode(),
+        rejected.message.encode()[:2_000],
+        orjson.dumps([e.field for e in rejected.errors]),
+        topic.encode(),
+        str(partition).encode(),
+        str(offset).encode(),
+        at.isoformat().encode(),
+    )
+    return list(zip(DEAD_LETTER_HEADERS, values, strict=True))
 
 
 class Emitter:

@@ -26,23 +26,13 @@ import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from schemas import codec
+from schemas.audit import DEAD_LETTER_HEADERS
 from schemas.entry import EntryFiling
 from streams.kafka import client_options
 from streams.settings import Settings
 from tools.kraft import REPO, kafka_version
 
 RESULTS_FILE = REPO / "var" / "reliability" / "results.json"
-DEAD_LETTER_HEADERS = frozenset(
-    {
-        "error.class",
-        "error.message",
-        "error.fields",
-        "source.topic",
-        "source.partition",
-        "source.offset",
-        "failed.at",
-    }
-)
 # Reading every output back (tens of thousands of records, a few MB) takes seconds here;
 # 120 s allows for a loaded CI machine and still ends a read that can never finish.
 READ_TIMEOUT_S = 120.0
@@ -190,7 +180,7 @@ def reconcile(feed: Feed, outputs: Outputs) -> Reconciliation:
     without_headers = 0
     for record in outputs.dead_letters:
         headers = dict(record.headers or ())
-        if DEAD_LETTER_HEADERS - headers.keys():
+        if set(DEAD_LETTER_HEADERS) - headers.keys():
             without_headers += 1
         source = tuple(
             headers.get(h) for h in ("source.topic", "source.partition", "source.offset")
