@@ -107,18 +107,26 @@ def cmd_generate(args: argparse.Namespace) -> int:
 # --- Kafka commands ------------------------------------------------------------------------
 
 
-def _settings(args: argparse.Namespace) -> Settings:
+def add_bootstrap(
+    parser: argparse.ArgumentParser,
+    help: str = "Kafka bootstrap servers (default: $SCREENING_KAFKA_BOOTSTRAP)",
+) -> argparse.ArgumentParser:
+    parser.add_argument("--bootstrap", metavar="HOST:PORT", help=help)
+    return parser
+
+
+def kafka_settings(args: argparse.Namespace) -> Settings:
+    """The settings from the environment, with ``--bootstrap`` over the broker address."""
     from streams.settings import Settings
 
-    if getattr(args, "bootstrap", None):
-        os.environ["SCREENING_KAFKA_BOOTSTRAP"] = args.bootstrap
-    return Settings()
+    bootstrap = getattr(args, "bootstrap", None)
+    return Settings(kafka_bootstrap=bootstrap) if bootstrap else Settings()
 
 
 def cmd_topics_create(args: argparse.Namespace) -> int:
     from streams.admin import create_topics
 
-    settings = _settings(args)
+    settings = kafka_settings(args)
     for outcome in asyncio.run(create_topics(settings)):
         spec = outcome.spec
         state = "created" if outcome.created else "exists "
@@ -142,7 +150,7 @@ def _report(result: Any, label: str) -> int:
 def cmd_load(args: argparse.Namespace) -> int:
     from streams import loaders
 
-    settings = _settings(args)
+    settings = kafka_settings(args)
     if args.kind == "registry" and args.delete:
         count = asyncio.run(loaders.delete_registry_records(settings, args.delete))
         print(f"registry: {count} deletions produced", file=sys.stderr)
@@ -170,7 +178,7 @@ def cmd_load(args: argparse.Namespace) -> int:
 def cmd_feed(args: argparse.Namespace) -> int:
     from streams import loaders
 
-    settings = _settings(args)
+    settings = kafka_settings(args)
     total = sum(1 for line in args.file.open("rb") if line.strip())
     result = asyncio.run(
         loaders.feed(
@@ -185,7 +193,9 @@ def cmd_feed(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    _settings(args)
+    # streams.app builds its Settings from the environment when it is imported.
+    if args.bootstrap:
+        os.environ["SCREENING_KAFKA_BOOTSTRAP"] = args.bootstrap
     import faust
 
     from streams.app import app
@@ -206,7 +216,7 @@ def cmd_holds_list(args: argparse.Namespace) -> int:
     from schemas import codec
     from streams.holds_admin import hold_rows, read_open_holds
 
-    settings = _settings(args)
+    settings = kafka_settings(args)
     holds = asyncio.run(read_open_holds(settings))
     if args.ior:
         holds = {n: h for n, h in holds.items() if h.ior_number == args.ior}
@@ -238,7 +248,7 @@ def cmd_holds_resolve(args: argparse.Namespace) -> int:
     from schemas.lifecycle import HoldResolution
     from streams.holds_admin import read_open_holds, send_resolution
 
-    settings = _settings(args)
+    settings = kafka_settings(args)
     try:
         entry_number = canonical_entry_number(args.entry)
     except ValueError as error:
@@ -376,12 +386,7 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--out", type=Path, required=True, metavar="DIR")
     generate.set_defaults(run=cmd_generate)
 
-    bootstrap = argparse.ArgumentParser(add_help=False)
-    bootstrap.add_argument(
-        "--bootstrap",
-        metavar="HOST:PORT",
-        help="Kafka bootstrap servers (default: $SCREENING_KAFKA_BOOTSTRAP)",
-    )
+    bootstrap = add_bootstrap(argparse.ArgumentParser(add_help=False))
 
     topics = commands.add_parser("topics", help="manage the pipeline's topics")
     topic_commands = topics.add_subparsers(dest="topics_command", required=True, metavar="ACTION")

@@ -23,7 +23,9 @@ from entry_screening.cli import (
     EXIT_USAGE,
     _aware_time,
     _existing_file,
+    add_bootstrap,
     add_reference_files,
+    kafka_settings,
 )
 
 if TYPE_CHECKING:
@@ -108,12 +110,6 @@ async def read_topic_to_end(
         await consumer.stop()
 
 
-def _settings(args: argparse.Namespace) -> Settings:
-    from streams.settings import Settings
-
-    return Settings(kafka_bootstrap=args.bootstrap) if args.bootstrap else Settings()
-
-
 def _where(error: DeadLetter) -> str:
     if error.line is not None:
         return f"{error.source}:{error.line}"
@@ -166,7 +162,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from entry_screening.report import ReportBuilder, write_report
 
     if args.from_topic:
-        settings = _settings(args)
+        settings = kafka_settings(args)
         topic = settings.topics.screening_audit
         builder = ReportBuilder(args.year, source=topic)
 
@@ -244,7 +240,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     candidate = Screener(candidate_pack, reference)
 
     if args.from_topic:
-        settings = _settings(args)
+        settings = kafka_settings(args)
         topic = settings.topics.entries_filed
         backtest = Backtest(live, candidate, registry, source=topic, as_of=args.as_of)
 
@@ -278,13 +274,9 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
 # --- the parsers ---------------------------------------------------------------------------
 
-
-def _add_bootstrap(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--bootstrap",
-        metavar="HOST:PORT",
-        help="Kafka bootstrap servers for --from-topic (default: $SCREENING_KAFKA_BOOTSTRAP)",
-    )
+_FROM_TOPIC_BOOTSTRAP = (
+    "Kafka bootstrap servers for --from-topic (default: $SCREENING_KAFKA_BOOTSTRAP)"
+)
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -353,7 +345,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         action="store_true",
         help="read the screening.audit topic from the beginning to its current end",
     )
-    _add_bootstrap(report)
+    add_bootstrap(report, _FROM_TOPIC_BOOTSTRAP)
     report.set_defaults(run=cmd_report)
 
     backtest = commands.add_parser(
@@ -411,5 +403,5 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         metavar="TIME",
         help="with --from-topic: start at the first entry record at or after TIME",
     )
-    _add_bootstrap(backtest)
+    add_bootstrap(backtest, _FROM_TOPIC_BOOTSTRAP)
     backtest.set_defaults(run=cmd_backtest)
