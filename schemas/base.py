@@ -9,4 +9,6 @@ class Message(BaseModel):
     """Base of every input message: immutable, and unknown fields are refused."""
 
     # No whitespace stripping: codes arrive exactly as filed, and a padded code is an error.
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # Only field names go through pydantic's string cache: values are nearly all distinct
+    # (entry numbers, names, references), so caching them cost 0.9 µs per entry for nothing.
+    model_config = ConfigDict(frozen=True, extra="forbid", cache_strings="keys")

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from schemas import codec
 from schemas.audit import AuditEvent
 from schemas.decision import (
     OUTCOME_SEVERITY,
@@ -310,4 +311,28 @@ def screened_event(decision: ScreeningDecision) -> AuditEvent:
             "risk_tier": decision.risk_tier,
             "trigger": decision.trigger,
         },
+    )
+
+
+def screened_event_bytes(decision: ScreeningDecision) -> bytes:
+    """``codec.encode(screened_event(decision))`` without building the dataclass: the hot
+    path writes one per entry, and a dict encodes in half the time (a test holds the two
+    byte for byte equal)."""
+    return codec.encode(
+        {
+            "event_id": f"{decision.decision_id}-screened",
+            "event_type": "EntryScreened" if decision.trigger == "filed" else "EntryRescreened",
+            "subject": decision.entry_number,
+            "occurred_at": decision.screened_at,
+            "ior_number": decision.ior_number,
+            "decision_id": decision.decision_id,
+            "outcome": decision.outcome,
+            "rule_ids": [hit.rule_id for hit in decision.hits],
+            "rule_pack_version": decision.rule_pack_version,
+            "details": {
+                "ior_classification": decision.ior_classification,
+                "risk_tier": decision.risk_tier,
+                "trigger": decision.trigger,
+            },
+        }
     )

@@ -16,33 +16,10 @@ import orjson
 from schemas import codec
 from schemas.audit import DEAD_LETTER_HEADERS, AuditEvent
 from schemas.decision import OUTCOMES, ScreeningDecision
+from screening.engine import screened_event_bytes
 from streams.output import Headers, OutputBatch
 from streams.settings import Settings
 from streams.topics import decision_topic
-
-
-def screened_event_bytes(decision: ScreeningDecision) -> bytes:
-    """``codec.encode(screened_event(decision))`` without building the dataclass: the hot
-    path writes one per entry (a test holds the two byte for byte equal)."""
-    return orjson.dumps(
-        {
-            "event_id": f"{decision.decision_id}-screened",
-            "event_type": "EntryScreened" if decision.trigger == "filed" else "EntryRescreened",
-            "subject": decision.entry_number,
-            "occurred_at": decision.screened_at,
-            "ior_number": decision.ior_number,
-            "decision_id": decision.decision_id,
-            "outcome": decision.outcome,
-            "rule_ids": [hit.rule_id for hit in decision.hits],
-            "rule_pack_version": decision.rule_pack_version,
-            "details": {
-                "ior_classification": decision.ior_classification,
-                "risk_tier": decision.risk_tier,
-                "trigger": decision.trigger,
-            },
-        },
-        option=orjson.OPT_UTC_Z,
-    )
 
 
 def dead_letter_headers(

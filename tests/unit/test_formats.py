@@ -59,6 +59,24 @@ def test_any_single_serial_digit_error_is_detected(
     assert formats.entry_check_digit(changed) != formats.entry_check_digit(body)
 
 
+@given(
+    filer=st.text(FILER_CHARS, min_size=3, max_size=3),
+    serial=st.integers(0, 9_999_999),
+    digit=st.integers(0, 9),
+    dashed=st.booleans(),
+)
+def test_the_table_driven_check_agrees_with_the_reference_sum(
+    filer: str, serial: int, digit: int, dashed: bool
+) -> None:
+    body = f"{filer}{serial:07d}"
+    raw = f"{body[:3]}-{body[3:]}-{digit}" if dashed else f"{body}{digit}"
+    if digit == formats.entry_check_digit(body):
+        assert formats.check_entry_number(raw) == f"{body[:3]}-{body[3:]}-{digit}"
+    else:
+        with pytest.raises(ValueError, match=f"check digit is {digit}, expected"):
+            formats.check_entry_number(raw)
+
+
 @given(st.text(FILER_CHARS + "-", min_size=11, max_size=13))
 def test_the_model_and_the_function_agree_on_entry_numbers(raw: str) -> None:
     try:

@@ -7,8 +7,7 @@ from prometheus_client import CollectorRegistry, Histogram, generate_latest
 
 from schemas import codec
 from schemas.decision import ScreeningDecision
-from screening.engine import screened_event
-from streams.emitter import screened_event_bytes
+from screening.engine import screened_event, screened_event_bytes
 from streams.metrics import BulkHistogram
 from tests import strategies as s
 
