@@ -9,16 +9,25 @@ once per registry version and reuses the fact for all that IOR's entries; an *en
 reads the :class:`Case` of one entry. An entry rule may declare a *gate*, a cheap test of
 entry type and IOR category that tells the engine when it cannot fire at all, so that a US
 IOR's formal entry is never even shown to the foreign-IOR or informal-entry rules.
+
+An entry rule may also be *categorical*: its finding depends only on the IOR (record,
+profile, reference data) and on the entry's :data:`Category` (type, bond type, filer code,
+and whether the two document references are there), never on values, lines, names or the
+entry number. The engine then remembers its finding per IOR for each category it has seen,
+so a feed of similar entries runs those rules once per IOR and category, not per entry.
+Declaring a rule categorical that reads anything else would repeat a stale finding; a test
+screens a varied feed with and without the memory and requires the same decisions.
 """
 
 from __future__ import annotations
 
 import zlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
+from schemas.decision import RuleHit
 from schemas.entry import EntryFiling
 from schemas.reference import BrokerRecord
 from schemas.registry import IorRecord
@@ -28,6 +37,21 @@ from screening.bonds import single_transaction_required
 from screening.classification import Classification
 from screening.risk import HIGH, RiskTier
 from screening.watchlist import WatchlistIndex, WatchlistMatch
+
+# What a categorical rule may read of an entry: type, bond type ("0", "8", "9" or None),
+# filer code, export declaration present, supply-chain certification present.
+Category = tuple[str, str | None, str | None, bool, bool]
+
+
+def category(entry: EntryFiling) -> Category:
+    bond = entry.bond
+    return (
+        entry.entry_type,
+        bond.type if bond is not None else None,
+        entry.broker_filer_code,
+        entry.export_declaration_ref is not None,
+        entry.supply_chain_cert_ref is not None,
+    )
 
 
 @dataclass(slots=True)
@@ -41,11 +65,19 @@ class IorProfile:
     ior_facts: tuple[tuple[str, str], ...] = ()
     # WATCHLIST-MATCH findings on the IOR's beneficial owners.
     owner_matches: tuple[str, ...] = ()
-    # The continuous bond CBP's sizing requires of this IOR (BOND-SUFFICIENCY).
+    # The continuous bond CBP's sizing requires of this IOR, and the one on file (None when
+    # there is none), for BOND-SUFFICIENCY: read here rather than from the record, which is
+    # rarely still in the CPU's cache when the entry is screened.
     required_continuous_bond: float = 0.0
+    continuous_bond_usd: float | None = None
     # How the IOR reads in a foreign-IOR rule's reason.
     foreign_description: str = ""
     registered_ts: float = 0.0
+    # The categorical rules' hits (and the worst severity among them and the IOR rules'),
+    # by segment of the pack and entry category; see Screener.screen.
+    findings: dict[tuple[int, Category], tuple[tuple[RuleHit, ...], int]] = field(
+        default_factory=dict
+    )
 
 
 @dataclass(slots=True)
@@ -152,17 +184,18 @@ def bond_sufficiency(case: Case, p: rp.BondParams) -> str | None:
     if bond is None or bond.type == "0":
         return f"Entry type {entry.entry_type} needs a bond and none is filed."
     if bond.type == "8":
-        ior = case.ior
-        if ior is None:
+        if case.ior is None:
             return None  # IOR-UNREGISTERED already holds it; there is no bond on file to size
-        if ior.continuous_bond is None:
+        profile = case.profile
+        on_file = profile.continuous_bond_usd
+        if on_file is None:
             return f"The entry claims a continuous bond, but {_who(case)} has none on file."
-        required = case.profile.required_continuous_bond
-        if ior.continuous_bond.amount_usd < required:
+        required = profile.required_continuous_bond
+        if on_file < required:
             return (
-                f"The continuous bond of {_usd(ior.continuous_bond.amount_usd)} is below the "
-                f"{_usd(required)} that CBP's sizing requires for "
-                f"{_usd(ior.duties_paid_12m_usd or 0.0)} of duties, taxes and fees in 12 months."
+                f"The continuous bond of {_usd(on_file)} is below the {_usd(required)} that "
+                f"CBP's sizing requires for {_usd(case.ior.duties_paid_12m_usd or 0.0)} of "
+                "duties, taxes and fees in 12 months."
             )
         return None
     pga = _has_pga_goods(entry)
@@ -425,10 +458,14 @@ class CatalogueEntry:
     # IOR-UNREGISTERED says all there is to say about it.
     needs_registry: bool = True
     gate: Gate | None = None
+    # Reads only the IOR and the entry's Category (see the module docstring).
+    categorical: bool = False
 
 
 CATALOGUE: Final[tuple[CatalogueEntry, ...]] = (
-    CatalogueEntry("IOR-UNREGISTERED", entry_check=ior_unregistered, needs_registry=False),
+    CatalogueEntry(
+        "IOR-UNREGISTERED", entry_check=ior_unregistered, needs_registry=False, categorical=True
+    ),
     CatalogueEntry("IOR-INACTIVE", ior_check=ior_inactive),
     CatalogueEntry("IOR-VOIDED", ior_check=ior_voided),
     CatalogueEntry("IOR-STANDING", ior_check=ior_standing),
@@ -440,21 +477,41 @@ CATALOGUE: Final[tuple[CatalogueEntry, ...]] = (
         needs_registry=False,
         gate=_not_bond_exempt,
     ),
-    CatalogueEntry("FOREIGN-INFORMAL", entry_check=foreign_informal, gate=_foreign_and_listed_type),
     CatalogueEntry(
-        "FOREIGN-CONTINUOUS-BOND", entry_check=foreign_continuous_bond, gate=_foreign_only
+        "FOREIGN-INFORMAL",
+        entry_check=foreign_informal,
+        gate=_foreign_and_listed_type,
+        categorical=True,
     ),
-    CatalogueEntry("FOREIGN-CTPAT", entry_check=foreign_ctpat, gate=_foreign_only),
-    CatalogueEntry("FOREIGN-INBOND", entry_check=foreign_inbond, gate=_foreign_and_listed_type),
+    CatalogueEntry(
+        "FOREIGN-CONTINUOUS-BOND",
+        entry_check=foreign_continuous_bond,
+        gate=_foreign_only,
+        categorical=True,
+    ),
+    CatalogueEntry(
+        "FOREIGN-CTPAT", entry_check=foreign_ctpat, gate=_foreign_only, categorical=True
+    ),
+    CatalogueEntry(
+        "FOREIGN-INBOND",
+        entry_check=foreign_inbond,
+        gate=_foreign_and_listed_type,
+        categorical=True,
+    ),
     CatalogueEntry("FOREIGN-ADCVD", entry_check=foreign_adcvd, gate=_foreign_only),
     CatalogueEntry(
-        "EXPORT-DOCS", entry_check=export_docs, needs_registry=False, gate=_not_document_exempt
+        "EXPORT-DOCS",
+        entry_check=export_docs,
+        needs_registry=False,
+        gate=_not_document_exempt,
+        categorical=True,
     ),
     CatalogueEntry(
         "SUPPLY-CHAIN-CERT",
         entry_check=supply_chain_cert,
         needs_registry=False,
         gate=_not_document_exempt,
+        categorical=True,
     ),
     CatalogueEntry(
         "INFORMAL-VALUE", entry_check=informal_value, needs_registry=False, gate=_listed_type
@@ -464,6 +521,7 @@ CATALOGUE: Final[tuple[CatalogueEntry, ...]] = (
         entry_check=de_minimis_suspended,
         needs_registry=False,
         gate=_listed_type,
+        categorical=True,
     ),
     CatalogueEntry("WATCHLIST-MATCH", entry_check=watchlist_match, needs_registry=False),
     CatalogueEntry("STRAW-IOR", entry_check=straw_ior),
