@@ -269,9 +269,13 @@ def foreign_adcvd(case: Case, p: rp.AdcvdParams) -> str | None:
     if not case.profile.classification.is_foreign:
         return None
     entry = case.entry
+    if entry.entry_type not in p.adcvd_entry_types:
+        for line in entry.lines:  # a loop, not a list: nearly every entry has no AD/CVD line
+            if line.adcvd_case:
+                break
+        else:
+            return None
     adcvd_lines = [line for line in entry.lines if line.adcvd_case]
-    if not adcvd_lines and entry.entry_type not in p.adcvd_entry_types:
-        return None
     adcvd_value = sum(line.entered_value_usd for line in adcvd_lines) or entry.entered_value_usd
     base = entry.entered_value_usd + (entry.duties_taxes_fees_usd or 0.0)
     required = base + p.deposit_risk_rate * adcvd_value
@@ -359,23 +363,21 @@ def owner_matches(ior: IorRecord, index: WatchlistIndex, p: rp.WatchlistParams) 
 
 
 def watchlist_match(case: Case, p: rp.WatchlistParams) -> str | None:
-    index = case.watchlist
     found: list[str] = []
-    if index:
+    index = case.watchlist
+    if index.records:  # the tuple, not bool(index): this runs for every entry
         entry = case.entry
+        lists, same_country = p.lists, p.require_same_country
         for line in entry.lines:
             name = line.manufacturer_name
             if name is not None:
-                for match in index.match(
-                    name, line.country_of_origin, p.lists, p.require_same_country
-                ):
+                for match in index.match(name, line.country_of_origin, lists, same_country):
                     role = f"Manufacturer on line {line.line_number}"
                     found.append(describe_match(role, name, match))
-        if entry.shipper_name is not None:
-            for match in index.match(
-                entry.shipper_name, entry.shipper_country, p.lists, p.require_same_country
-            ):
-                found.append(describe_match("Shipper", entry.shipper_name, match))
+        shipper = entry.shipper_name
+        if shipper is not None:
+            for match in index.match(shipper, entry.shipper_country, lists, same_country):
+                found.append(describe_match("Shipper", shipper, match))
     found.extend(case.profile.owner_matches)
     if found:
         more = f"; and {len(found) - 3} more" if len(found) > 3 else ""
@@ -384,13 +386,13 @@ def watchlist_match(case: Case, p: rp.WatchlistParams) -> str | None:
 
 
 def straw_ior(case: Case, p: rp.StrawIorParams) -> str | None:
-    ior = case.ior
-    assert ior is not None
     if case.activity is None:
         return None
     age_days = int((case.as_of_ts - case.profile.registered_ts) // 86_400)
     if age_days > p.recent_registration_days:
         return None
+    ior = case.ior
+    assert ior is not None
     if not any(p.fda_pga_codes.intersection(line.pga_codes) for line in case.entry.lines):
         return None
     recent = case.activity.entries_in_window(ior.ior_number, case.as_of)
