@@ -12,9 +12,14 @@ from typing import Final, Protocol
 
 WINDOW_DAYS: Final = 30
 _EPOCH_DAY_SECONDS: Final = 86_400
+_EPOCH_ORDINAL: Final = 719_163  # date(1970, 1, 1).toordinal()
 
 
 def _day(at: datetime) -> int:
+    """Days since the epoch, in UTC. Nearly every filing is stamped in UTC, where the
+    calendar date is the day: a third of the cost of going through ``timestamp()``."""
+    if not at.utcoffset():
+        return at.toordinal() - _EPOCH_ORDINAL
     return int(at.timestamp()) // _EPOCH_DAY_SECONDS
 
 

@@ -287,7 +287,12 @@ class Screener:
         at = as_of or entry.filed_at
         at_ts = at.timestamp()
         segment_index = bisect.bisect_right(self._bounds, at_ts)
-        profile = self.profile(entry.ior_number, ior)
+        cached = self._profiles.get(entry.ior_number)
+        profile = (
+            cached[1]
+            if cached is not None and cached[0] is ior
+            else self.profile(entry.ior_number, ior)
+        )
         classification = profile.classification
         key: PlanKey = (
             segment_index,

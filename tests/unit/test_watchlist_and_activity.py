@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from screening.activity import ActivityCounter
 from screening.watchlist import WatchlistIndex, normalize_name
@@ -69,3 +71,21 @@ def test_activity_memory_stays_bounded_per_ior() -> None:
     for day in range(365):
         counter.record("12-3456789AB", start + timedelta(days=day))
     assert len(counter._days["12-3456789AB"]) <= 31
+
+
+@given(
+    at=st.datetimes(
+        min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
+    ),
+    offset_minutes=st.sampled_from([0, -300, 330, 840, -720]),
+)
+def test_an_entry_counts_on_its_utc_day_whatever_its_offset(
+    at: datetime, offset_minutes: int
+) -> None:
+    """Filings stamped in another offset land on the same day as the same instant in UTC."""
+    local = at.astimezone(timezone(timedelta(minutes=offset_minutes)))
+    in_utc, in_local = ActivityCounter(), ActivityCounter()
+    in_utc.record("12-3456789AB", at)
+    in_local.record("12-3456789AB", local)
+    assert in_local.buckets("12-3456789AB") == in_utc.buckets("12-3456789AB")
+    assert in_utc.buckets("12-3456789AB") == {int(at.timestamp()) // 86_400: 1}
