@@ -325,10 +325,12 @@ def informal_value(case: Case, p: rp.InformalValueParams) -> str | None:
             f"its value of {_usd(entry.entered_value_usd)} is over the informal limit of "
             f"{_usd(p.informal_limit_usd)}"
         )
-    formal_only = sorted(
-        {line.hts[:4] for line in entry.lines if line.hts[:4] in p.formal_only_hts_prefixes}
-    )
+    formal_only: list[str] = []
+    for line in entry.lines:  # a loop, not a set comprehension: it rarely finds anything
+        if line.hts[:4] in p.formal_only_hts_prefixes and line.hts[:4] not in formal_only:
+            formal_only.append(line.hts[:4])
     if formal_only:
+        formal_only.sort()
         problems.append(f"it has HTS {'/'.join(formal_only)} goods, which need formal entry")
     if problems:
         return f"Informal entry type {entry.entry_type} is not allowed: {' and '.join(problems)}."
