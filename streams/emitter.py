@@ -38,6 +38,12 @@ def dead_letter_headers(
     return list(zip(DEAD_LETTER_HEADERS, values, strict=True))
 
 
+# (classification, outcome, entry type, bond type or None, IOR is a CTPAT member, filer
+# code, failed prongs): cheap to build per entry; the labels (entry category, bond type,
+# CTPAT path) follow from it once per distinct value.
+FilingProfile = tuple[str, str, str, str | None, bool, str | None, tuple[str, ...]]
+
+
 class Emitter:
     def __init__(self, out: OutputBatch, settings: Settings, now: datetime) -> None:
         self.out = out
@@ -50,10 +56,9 @@ class Emitter:
         self.dead: Counter[str] = Counter()
         self.events: Counter[str] = Counter()
         self.resolutions: Counter[str] = Counter()
-        # (classification, outcome, entry category, bond type, CTPAT path) per decision at
-        # filing, and failed prongs of foreign IORs: the foreign-IOR view's metrics.
-        self.profiles: Counter[tuple[str, str, str, str, str]] = Counter()
-        self.foreign_prongs: Counter[str] = Counter()
+        # Decisions at filing by what the foreign-IOR view's metrics break them down by,
+        # counted raw per entry (see FilingProfile) and turned into labels once per batch.
+        self.profiles: Counter[FilingProfile] = Counter()
 
     def decision(
         self, decision: ScreeningDecision, partition: int, event: AuditEvent | None = None

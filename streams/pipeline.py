@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -35,14 +35,13 @@ from aiokafka.partitioner import murmur2
 
 from schemas import codec
 from schemas.audit import AuditEvent, FieldError
-from schemas.decision import ScreeningDecision
 from schemas.entry import EntryFiling
 from schemas.lifecycle import HoldResolution
 from schemas.registry import IorRecord
 from screening.activity import ActivityCounter
 from screening.engine import Screener
 from streams.changelog import ChangelogTable
-from streams.emitter import Emitter
+from streams.emitter import Emitter, FilingProfile
 from streams.holds import HoldBook, ResolutionRefused
 from streams.kafka import client_options, producer_options
 from streams.metrics import BOND_TYPES, PipelineMetrics, entry_category
@@ -468,7 +467,18 @@ class ScreeningLoop:
                 emitter.decision(decision, partition)
                 if decision.outcome != "release" or decision.entry_number in holds.table:
                     holds.record(emitter, partition, decision, ior_number, message.value)
-                self._count_profile(emitter, entry, ior, decision)
+                bond = entry.bond
+                emitter.profiles[
+                    (
+                        decision.ior_classification,
+                        decision.outcome,
+                        entry.entry_type,
+                        bond.type if bond is not None else None,
+                        ior is not None and ior.ctpat_tier > 0,
+                        entry.broker_filer_code,
+                        decision.failed_prongs,
+                    )
+                ] += 1
                 t4 = clock()
                 spent["decode"] += t1 - t0
                 spent["enrich"] += t2 - t1
@@ -523,13 +533,7 @@ class ScreeningLoop:
             metrics.dlq_messages.labels(reason).inc(count)
         for stage, seconds in spent.items():
             metrics.stage_duration.labels(stage).observe(seconds)
-        for (classification, outcome, category, bond, ctpat), count in emitter.profiles.items():
-            metrics.decisions_by_classification.labels(classification, outcome).inc(count)
-            metrics.decisions_by_entry_category.labels(classification, category).inc(count)
-            metrics.decisions_by_bond_type.labels(classification, bond).inc(count)
-            metrics.decisions_by_ctpat_path.labels(classification, ctpat).inc(count)
-        for prong, count in emitter.foreign_prongs.items():
-            metrics.foreign_failed_prongs.labels(prong).inc(count)
+        self._report_profiles(emitter.profiles)
         for action, count in emitter.resolutions.items():
             metrics.hold_resolutions.labels(action).inc(count)
         metrics.batch_size.observe(consumed)
@@ -553,35 +557,35 @@ class ScreeningLoop:
                 },
             )
 
-    def _count_profile(
-        self,
-        emitter: Emitter,
-        entry: EntryFiling,
-        ior: IorRecord | None,
-        decision: ScreeningDecision,
-    ) -> None:
-        """What the foreign-IOR dashboard shows of a decision (counted per batch)."""
-        bond = entry.bond
-        if ior is not None and ior.ctpat_tier > 0:
-            ctpat = "ior_member"
-        elif entry.broker_filer_code is None:
-            ctpat = "self_filed"
-        else:
-            broker = self.screener.reference.brokers.get(entry.broker_filer_code)
-            member = broker is not None and broker.ctpat_tier > 0
-            ctpat = "broker_member" if member else "non_member_broker"
-        classification = decision.ior_classification
-        emitter.profiles[
-            (
-                classification,
-                decision.outcome,
-                entry_category(entry.entry_type),
-                BOND_TYPES[bond.type] if bond is not None else "none",
-                ctpat,
-            )
-        ] += 1
-        if classification == "foreign":
-            emitter.foreign_prongs.update(decision.failed_prongs)
+    def _report_profiles(self, profiles: Counter[FilingProfile]) -> None:
+        """The foreign-IOR view's metrics from a batch's decisions at filing."""
+        metrics = self.metrics
+        brokers = self.screener.reference.brokers
+        by_label: Counter[tuple[str, str, str, str, str]] = Counter()
+        prongs: Counter[str] = Counter()
+        for profile, count in profiles.items():
+            classification, outcome, entry_type, bond, ior_member, filer, failed = profile
+            if ior_member:
+                ctpat = "ior_member"
+            elif filer is None:
+                ctpat = "self_filed"
+            else:
+                broker = brokers.get(filer)
+                member = broker is not None and broker.ctpat_tier > 0
+                ctpat = "broker_member" if member else "non_member_broker"
+            bond_label = BOND_TYPES[bond] if bond is not None else "none"
+            category = entry_category(entry_type)
+            by_label[(classification, outcome, category, bond_label, ctpat)] += count
+            if classification == "foreign":
+                for prong in failed:
+                    prongs[prong] += count
+        for (classification, outcome, category, bond_label, ctpat), count in by_label.items():
+            metrics.decisions_by_classification.labels(classification, outcome).inc(count)
+            metrics.decisions_by_entry_category.labels(classification, category).inc(count)
+            metrics.decisions_by_bond_type.labels(classification, bond_label).inc(count)
+            metrics.decisions_by_ctpat_path.labels(classification, ctpat).inc(count)
+        for prong, count in prongs.items():
+            metrics.foreign_failed_prongs.labels(prong).inc(count)
 
     def _apply_resolutions(self, emitter: Emitter, tp: TopicPartition, messages: list[Any]) -> None:
         for message in messages:
