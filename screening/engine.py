@@ -6,10 +6,7 @@ Work that does not depend on the entry is done once, not per entry:
 * the rules in force are precomputed for each interval between the pack's effective dates,
   and narrowed by the rules' gates for each (registered, foreign, entry type) combination;
 * an IOR's classification, risk tier, IOR-rule facts and owner matches form its profile,
-  cached for as long as its registry record is the same object;
-* the findings of the IOR rules and the categorical entry rules (see :mod:`screening.rules`)
-  are remembered in the profile per entry category, so per entry only the rules that read
-  values, lines, names or the entry number run.
+  cached for as long as its registry record is the same object.
 """
 
 from __future__ import annotations
@@ -41,12 +38,10 @@ from screening.bonds import continuous_bond_required
 from screening.classification import classify
 from screening.risk import risk_tier
 from screening.rulepack import RulePack, WatchlistParams
-from screening.rules import CATALOGUE, Case, Gate, IorProfile, category, owner_matches
+from screening.rules import CATALOGUE, Case, Gate, IorProfile, owner_matches
 from screening.watchlist import WatchlistIndex
 
 _PROFILE_CACHE_LIMIT: Final = 100_000
-# Categories remembered per IOR: an IOR files a handful; the bound only guards memory.
-_FINDINGS_PER_IOR_LIMIT: Final = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +65,6 @@ class ActiveRule:
     cure: str
     needs_registry: bool
     gate: Gate | None
-    categorical: bool
 
     def hit(self, fact: str) -> RuleHit:
         return RuleHit(self.rule_id, self.outcome, f"{fact} {self.cure}", self.citation)
@@ -95,8 +89,6 @@ def decision_id(entry_number: str, revision: int, pack_version: str, basis: str 
 
 
 PlanKey = tuple[int, bool, bool, str]
-# The categorical rules and the rules that must run per entry.
-Plan = tuple[tuple[ActiveRule, ...], tuple[ActiveRule, ...]]
 
 
 class Screener:
@@ -109,16 +101,12 @@ class Screener:
         reference: ReferenceData | None = None,
         *,
         ior_hash_key: bytes | None = None,
-        remember_findings: bool = True,
     ) -> None:
-        """``remember_findings=False`` runs every rule for every entry: the reference the
-        tests compare the remembered findings against."""
         self.pack = pack
-        self._remember_findings = remember_findings
         self._reference = reference or ReferenceData()
         self._ior_hash_key = ior_hash_key
         self._profiles: dict[str, tuple[IorRecord | None, IorProfile]] = {}
-        self._plans: dict[PlanKey, Plan] = {}
+        self._plans: dict[PlanKey, tuple[ActiveRule, ...]] = {}
         settings = pack.rules.by_id()
         self._rules = {
             entry.rule_id: ActiveRule(
@@ -131,11 +119,9 @@ class Screener:
                 settings[entry.rule_id].cure,
                 entry.needs_registry,
                 entry.gate,
-                entry.categorical,
             )
             for entry in CATALOGUE
         }
-        self._position = {entry.rule_id: index for index, entry in enumerate(CATALOGUE)}
         self._ior_checks = tuple(
             (entry.rule_id, entry.ior_check, settings[entry.rule_id].params)
             for entry in CATALOGUE
@@ -188,23 +174,16 @@ class Screener:
             or any(r.rule_id == rule_id for r in segment.entry_rules)
         )
 
-    def _plan(self, key: PlanKey) -> Plan:
+    def _plan(self, key: PlanKey) -> tuple[ActiveRule, ...]:
         """The entry rules that can fire for this segment, registry state, IOR category and
-        entry type, split into categorical and per-entry rules; built once per combination."""
+        entry type; built once per combination."""
         segment_index, registered, foreign, entry_type = key
-        rules = tuple(
+        plan = tuple(
             rule
             for rule in self._segments[segment_index].entry_rules
             if (registered or not rule.needs_registry)
             and (rule.gate is None or rule.gate(rule.params, entry_type, foreign))
         )
-        if self._remember_findings:
-            plan = (
-                tuple(rule for rule in rules if rule.categorical),
-                tuple(rule for rule in rules if not rule.categorical),
-            )
-        else:
-            plan = ((), rules)
         self._plans[key] = plan
         return plan
 
@@ -249,28 +228,6 @@ class Screener:
         self._profiles[ior_number] = (ior, profile)
         return profile
 
-    def _findings(
-        self, case: Case, segment_index: int, categorical: tuple[ActiveRule, ...]
-    ) -> tuple[tuple[RuleHit, ...], int]:
-        """The hits of the IOR rules in force and of the categorical rules, and the worst
-        severity among them."""
-        hits = []
-        worst = 0
-        profile = case.profile
-        if profile.ior_facts:
-            in_force = self._segments[segment_index].ior_rules
-            for rule_id, ior_fact in profile.ior_facts:
-                ior_rule = in_force.get(rule_id)
-                if ior_rule is not None:
-                    hits.append(ior_rule.hit(ior_fact))
-                    worst = max(worst, ior_rule.severity)
-        for rule in categorical:
-            fact = rule.check(case, rule.params)
-            if fact is not None:
-                hits.append(rule.hit(fact))
-                worst = max(worst, rule.severity)
-        return tuple(hits), worst
-
     def screen(
         self,
         entry: EntryFiling,
@@ -287,12 +244,11 @@ class Screener:
         at = as_of or entry.filed_at
         at_ts = at.timestamp()
         segment_index = bisect.bisect_right(self._bounds, at_ts)
-        cached = self._profiles.get(entry.ior_number)
-        profile = (
-            cached[1]
-            if cached is not None and cached[0] is ior
-            else self.profile(entry.ior_number, ior)
-        )
+        cached = self._profiles.get(entry.ior_number)  # self.profile()'s hit, inlined
+        if cached is not None and cached[0] is ior:
+            profile = cached[1]
+        else:
+            profile = self.profile(entry.ior_number, ior)
         classification = profile.classification
         key: PlanKey = (
             segment_index,
@@ -300,33 +256,26 @@ class Screener:
             classification.category == "foreign",
             entry.entry_type,
         )
-        categorical, per_entry = self._plans.get(key) or self._plan(key)
+        plan = self._plans.get(key) or self._plan(key)
+        hits = []
+        worst = 0
+        if profile.ior_facts:
+            in_force = self._segments[segment_index].ior_rules
+            for rule_id, ior_fact in profile.ior_facts:
+                ior_rule = in_force.get(rule_id)
+                if ior_rule is not None:
+                    hits.append(ior_rule.hit(ior_fact))
+                    worst = max(worst, ior_rule.severity)
         reference = self._reference
         case = Case(
             entry, ior, profile, reference.brokers, reference.watchlist, activity, at, at_ts
         )
-        found_key = (segment_index, category(entry))
-        found = profile.findings.get(found_key)
-        if found is None:
-            found = self._findings(case, segment_index, categorical)
-            if self._remember_findings:
-                if len(profile.findings) >= _FINDINGS_PER_IOR_LIMIT:
-                    profile.findings.clear()
-                profile.findings[found_key] = found
-        hits, worst = found
-        more: list[RuleHit] | None = None
-        for rule in per_entry:
+        for rule in plan:
             fact = rule.check(case, rule.params)
             if fact is not None:
-                if more is None:
-                    more = []
-                more.append(rule.hit(fact))
+                hits.append(rule.hit(fact))
                 if rule.severity > worst:
                     worst = rule.severity
-        if more is not None:
-            # Hits are reported in catalogue order, however they were found.
-            position = self._position
-            hits = tuple(sorted((*hits, *more), key=lambda hit: position[hit.rule_id]))
         risk = profile.risk
         return ScreeningDecision(
             decision_id(entry.entry_number, entry.revision, self.pack.version, basis),
@@ -339,7 +288,7 @@ class Screener:
             entry.broker_filer_code,
             entry.entered_value_usd,
             OUTCOMES[worst],
-            hits,
+            tuple(hits),
             self.pack.version,
             classification.category,
             classification.failed_prongs,

@@ -9,25 +9,16 @@ once per registry version and reuses the fact for all that IOR's entries; an *en
 reads the :class:`Case` of one entry. An entry rule may declare a *gate*, a cheap test of
 entry type and IOR category that tells the engine when it cannot fire at all, so that a US
 IOR's formal entry is never even shown to the foreign-IOR or informal-entry rules.
-
-An entry rule may also be *categorical*: its finding depends only on the IOR (record,
-profile, reference data) and on the entry's :data:`Category` (type, bond type, filer code,
-and whether the two document references are there), never on values, lines, names or the
-entry number. The engine then remembers its finding per IOR for each category it has seen,
-so a feed of similar entries runs those rules once per IOR and category, not per entry.
-Declaring a rule categorical that reads anything else would repeat a stale finding; a test
-screens a varied feed with and without the memory and requires the same decisions.
 """
 
 from __future__ import annotations
 
 import zlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from schemas.decision import RuleHit
 from schemas.entry import EntryFiling
 from schemas.reference import BrokerRecord
 from schemas.registry import IorRecord
@@ -37,21 +28,6 @@ from screening.bonds import single_transaction_required
 from screening.classification import Classification
 from screening.risk import HIGH, RiskTier
 from screening.watchlist import WatchlistIndex, WatchlistMatch
-
-# What a categorical rule may read of an entry: type, bond type ("0", "8", "9" or None),
-# filer code, export declaration present, supply-chain certification present.
-Category = tuple[str, str | None, str | None, bool, bool]
-
-
-def category(entry: EntryFiling) -> Category:
-    bond = entry.bond
-    return (
-        entry.entry_type,
-        bond.type if bond is not None else None,
-        entry.broker_filer_code,
-        entry.export_declaration_ref is not None,
-        entry.supply_chain_cert_ref is not None,
-    )
 
 
 @dataclass(slots=True)
@@ -73,11 +49,6 @@ class IorProfile:
     # How the IOR reads in a foreign-IOR rule's reason.
     foreign_description: str = ""
     registered_ts: float = 0.0
-    # The categorical rules' hits (and the worst severity among them and the IOR rules'),
-    # by segment of the pack and entry category; see Screener.screen.
-    findings: dict[tuple[int, Category], tuple[tuple[RuleHit, ...], int]] = field(
-        default_factory=dict
-    )
 
 
 @dataclass(slots=True)
@@ -462,14 +433,10 @@ class CatalogueEntry:
     # IOR-UNREGISTERED says all there is to say about it.
     needs_registry: bool = True
     gate: Gate | None = None
-    # Reads only the IOR and the entry's Category (see the module docstring).
-    categorical: bool = False
 
 
 CATALOGUE: Final[tuple[CatalogueEntry, ...]] = (
-    CatalogueEntry(
-        "IOR-UNREGISTERED", entry_check=ior_unregistered, needs_registry=False, categorical=True
-    ),
+    CatalogueEntry("IOR-UNREGISTERED", entry_check=ior_unregistered, needs_registry=False),
     CatalogueEntry("IOR-INACTIVE", ior_check=ior_inactive),
     CatalogueEntry("IOR-VOIDED", ior_check=ior_voided),
     CatalogueEntry("IOR-STANDING", ior_check=ior_standing),
@@ -481,41 +448,21 @@ CATALOGUE: Final[tuple[CatalogueEntry, ...]] = (
         needs_registry=False,
         gate=_not_bond_exempt,
     ),
+    CatalogueEntry("FOREIGN-INFORMAL", entry_check=foreign_informal, gate=_foreign_and_listed_type),
     CatalogueEntry(
-        "FOREIGN-INFORMAL",
-        entry_check=foreign_informal,
-        gate=_foreign_and_listed_type,
-        categorical=True,
+        "FOREIGN-CONTINUOUS-BOND", entry_check=foreign_continuous_bond, gate=_foreign_only
     ),
-    CatalogueEntry(
-        "FOREIGN-CONTINUOUS-BOND",
-        entry_check=foreign_continuous_bond,
-        gate=_foreign_only,
-        categorical=True,
-    ),
-    CatalogueEntry(
-        "FOREIGN-CTPAT", entry_check=foreign_ctpat, gate=_foreign_only, categorical=True
-    ),
-    CatalogueEntry(
-        "FOREIGN-INBOND",
-        entry_check=foreign_inbond,
-        gate=_foreign_and_listed_type,
-        categorical=True,
-    ),
+    CatalogueEntry("FOREIGN-CTPAT", entry_check=foreign_ctpat, gate=_foreign_only),
+    CatalogueEntry("FOREIGN-INBOND", entry_check=foreign_inbond, gate=_foreign_and_listed_type),
     CatalogueEntry("FOREIGN-ADCVD", entry_check=foreign_adcvd, gate=_foreign_only),
     CatalogueEntry(
-        "EXPORT-DOCS",
-        entry_check=export_docs,
-        needs_registry=False,
-        gate=_not_document_exempt,
-        categorical=True,
+        "EXPORT-DOCS", entry_check=export_docs, needs_registry=False, gate=_not_document_exempt
     ),
     CatalogueEntry(
         "SUPPLY-CHAIN-CERT",
         entry_check=supply_chain_cert,
         needs_registry=False,
         gate=_not_document_exempt,
-        categorical=True,
     ),
     CatalogueEntry(
         "INFORMAL-VALUE", entry_check=informal_value, needs_registry=False, gate=_listed_type
@@ -525,7 +472,6 @@ CATALOGUE: Final[tuple[CatalogueEntry, ...]] = (
         entry_check=de_minimis_suspended,
         needs_registry=False,
         gate=_listed_type,
-        categorical=True,
     ),
     CatalogueEntry("WATCHLIST-MATCH", entry_check=watchlist_match, needs_registry=False),
     CatalogueEntry("STRAW-IOR", entry_check=straw_ior),
