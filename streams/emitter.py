@@ -17,6 +17,7 @@ from schemas import codec
 from schemas.audit import DEAD_LETTER_HEADERS, AuditEvent
 from schemas.decision import OUTCOMES, ScreeningDecision
 from screening.engine import screened_event_bytes
+from streams.metrics import FilingProfile
 from streams.output import Headers, OutputBatch
 from streams.settings import Settings
 from streams.topics import decision_topic
@@ -38,12 +39,6 @@ def dead_letter_headers(
     return list(zip(DEAD_LETTER_HEADERS, values, strict=True))
 
 
-# (classification, outcome, entry type, bond type or None, IOR is a CTPAT member, filer
-# code, failed prongs): cheap to build per entry; the labels (entry category, bond type,
-# CTPAT path) follow from it once per distinct value.
-FilingProfile = tuple[str, str, str, str | None, bool, str | None, tuple[str, ...]]
-
-
 class Emitter:
     def __init__(self, out: OutputBatch, settings: Settings, now: datetime) -> None:
         self.out = out
@@ -57,7 +52,7 @@ class Emitter:
         self.events: Counter[str] = Counter()
         self.resolutions: Counter[str] = Counter()
         # Decisions at filing by what the foreign-IOR view's metrics break them down by,
-        # counted raw per entry (see FilingProfile) and turned into labels once per batch.
+        # counted raw per entry and turned into labels once per batch (streams.metrics).
         self.profiles: Counter[FilingProfile] = Counter()
 
     def decision(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import bisect
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 from prometheus_client.metrics_core import HistogramMetricFamily, Metric
@@ -19,6 +19,7 @@ from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
 from schemas.decision import OUTCOMES
+from schemas.reference import BrokerRecord
 
 # Latency buckets from 1 ms to 30 s: a healthy pipeline answers in tens of milliseconds,
 # a lagging one in seconds.
@@ -38,6 +39,47 @@ BOND_TYPES = {"8": "continuous", "9": "single_transaction", "0": "none"}
 
 def entry_category(entry_type: str) -> str:
     return _ENTRY_CATEGORIES.get(entry_type, "other")
+
+
+# What the screening loop counts per decision at filing for the foreign-IOR view:
+# (classification, outcome, entry type, bond type or None, IOR is a CTPAT member, filer
+# code, failed prongs). Cheap to build per entry; :func:`filing_labels` turns a batch's
+# counts into the metrics' labels once per distinct value.
+FilingProfile = tuple[str, str, str, str | None, bool, str | None, tuple[str, ...]]
+# (classification, outcome, entry category, bond type, CTPAT path)
+FilingLabels = tuple[str, str, str, str, str]
+
+
+def ctpat_path(ior_member: bool, filer: str | None, brokers: Mapping[str, BrokerRecord]) -> str:
+    """How an entry reaches CTPAT: through its IOR, its broker, or not at all."""
+    if ior_member:
+        return "ior_member"
+    if filer is None:
+        return "self_filed"
+    broker = brokers.get(filer)
+    return "broker_member" if broker is not None and broker.ctpat_tier > 0 else "non_member_broker"
+
+
+def filing_labels(
+    profiles: Mapping[FilingProfile, int], brokers: Mapping[str, BrokerRecord]
+) -> tuple[dict[FilingLabels, int], dict[str, int]]:
+    """Counts by label tuple, and failed prongs counted over foreign IORs' decisions."""
+    by_label: dict[FilingLabels, int] = {}
+    prongs: dict[str, int] = {}
+    for profile, count in profiles.items():
+        classification, outcome, entry_type, bond, ior_member, filer, failed = profile
+        labels = (
+            classification,
+            outcome,
+            entry_category(entry_type),
+            BOND_TYPES[bond] if bond is not None else "none",
+            ctpat_path(ior_member, filer, brokers),
+        )
+        by_label[labels] = by_label.get(labels, 0) + count
+        if classification == "foreign":
+            for prong in failed:
+                prongs[prong] = prongs.get(prong, 0) + count
+    return by_label, prongs
 
 
 class BulkHistogram(Collector):

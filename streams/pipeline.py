@@ -41,10 +41,10 @@ from schemas.registry import IorRecord
 from screening.activity import ActivityCounter
 from screening.engine import Screener
 from streams.changelog import ChangelogTable
-from streams.emitter import Emitter, FilingProfile
+from streams.emitter import Emitter
 from streams.holds import HoldBook, ResolutionRefused
 from streams.kafka import client_options, producer_options
-from streams.metrics import BOND_TYPES, PipelineMetrics, entry_category
+from streams.metrics import FilingProfile, PipelineMetrics, filing_labels
 from streams.output import OutputBatch
 from streams.replay import reader
 from streams.settings import Settings
@@ -560,29 +560,11 @@ class ScreeningLoop:
     def _report_profiles(self, profiles: Counter[FilingProfile]) -> None:
         """The foreign-IOR view's metrics from a batch's decisions at filing."""
         metrics = self.metrics
-        brokers = self.screener.reference.brokers
-        by_label: Counter[tuple[str, str, str, str, str]] = Counter()
-        prongs: Counter[str] = Counter()
-        for profile, count in profiles.items():
-            classification, outcome, entry_type, bond, ior_member, filer, failed = profile
-            if ior_member:
-                ctpat = "ior_member"
-            elif filer is None:
-                ctpat = "self_filed"
-            else:
-                broker = brokers.get(filer)
-                member = broker is not None and broker.ctpat_tier > 0
-                ctpat = "broker_member" if member else "non_member_broker"
-            bond_label = BOND_TYPES[bond] if bond is not None else "none"
-            category = entry_category(entry_type)
-            by_label[(classification, outcome, category, bond_label, ctpat)] += count
-            if classification == "foreign":
-                for prong in failed:
-                    prongs[prong] += count
-        for (classification, outcome, category, bond_label, ctpat), count in by_label.items():
+        by_label, prongs = filing_labels(profiles, self.screener.reference.brokers)
+        for (classification, outcome, category, bond, ctpat), count in by_label.items():
             metrics.decisions_by_classification.labels(classification, outcome).inc(count)
             metrics.decisions_by_entry_category.labels(classification, category).inc(count)
-            metrics.decisions_by_bond_type.labels(classification, bond_label).inc(count)
+            metrics.decisions_by_bond_type.labels(classification, bond).inc(count)
             metrics.decisions_by_ctpat_path.labels(classification, ctpat).inc(count)
         for prong, count in prongs.items():
             metrics.foreign_failed_prongs.labels(prong).inc(count)
