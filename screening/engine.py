@@ -36,6 +36,7 @@ from schemas.registry import IorRecord
 from screening.activity import ActivityView
 from screening.bonds import continuous_bond_required
 from screening.classification import classify
+from screening.native import NATIVE
 from screening.risk import risk_tier
 from screening.rulepack import RulePack, WatchlistParams
 from screening.rules import CATALOGUE, Case, Gate, IorProfile, owner_matches
@@ -93,7 +94,12 @@ PlanKey = tuple[int, bool, bool, str]
 
 class Screener:
     """Screens entries under one rule pack. A new pack means a new screener: swapping the
-    object is the atomic switch, and its caches can never mix two packs."""
+    object is the atomic switch, and its caches can never mix two packs.
+
+    The per-entry rules run in the compiled core (:mod:`screening.native`) when it is
+    installed and ``native`` is left on; it asks this object for IOR profiles and rule plans,
+    so both cores share everything decided once per IOR or per entry category.
+    """
 
     def __init__(
         self,
@@ -101,6 +107,7 @@ class Screener:
         reference: ReferenceData | None = None,
         *,
         ior_hash_key: bytes | None = None,
+        native: bool = True,
     ) -> None:
         self.pack = pack
         self._reference = reference or ReferenceData()
@@ -129,6 +136,11 @@ class Screener:
         )
         self._watchlist_params: WatchlistParams = pack.rules.watchlist_match.params
         self._bounds, self._segments = self._compile()
+        self._use_native = native and NATIVE is not None
+        self._native: Any = None
+        if self._use_native:
+            assert NATIVE is not None
+            self._native = NATIVE.NativeScreener(self)
 
     def _compile(self) -> tuple[list[float], list[Segment]]:
         settings = self.pack.rules.by_id()
@@ -164,6 +176,14 @@ class Screener:
         # Owner matches cached in the IOR profiles depend on the entity lists.
         self._reference = reference
         self._profiles.clear()
+        if self._use_native:
+            assert NATIVE is not None
+            self._native = NATIVE.NativeScreener(self)
+
+    @property
+    def core(self) -> str:
+        """Which core screens the entries: "native" or "python"."""
+        return "native" if self._native is not None else "python"
 
     def rules_in_force(self, at: datetime) -> tuple[str, ...]:
         segment = self._segments[bisect.bisect_right(self._bounds, at.timestamp())]
@@ -241,6 +261,34 @@ class Screener:
     ) -> ScreeningDecision:
         """Screen one entry. ``as_of`` (default: the entry's ``filed_at``) decides which
         rules are in force and how old the IOR is; ``screened_at`` is only stamped."""
+        native = self._native
+        if native is not None:
+            decision: ScreeningDecision = native.screen(
+                entry, ior, screened_at, as_of, activity, trigger, basis
+            )
+            return decision
+        return self.screen_in_python(
+            entry,
+            ior,
+            screened_at=screened_at,
+            as_of=as_of,
+            activity=activity,
+            trigger=trigger,
+            basis=basis,
+        )
+
+    def screen_in_python(
+        self,
+        entry: EntryFiling,
+        ior: IorRecord | None,
+        *,
+        screened_at: datetime,
+        as_of: datetime | None = None,
+        activity: ActivityView | None = None,
+        trigger: Trigger = "filed",
+        basis: str = "",
+    ) -> ScreeningDecision:
+        """The Python core: the definition the native core is tested against."""
         at = as_of or entry.filed_at
         at_ts = at.timestamp()
         segment_index = bisect.bisect_right(self._bounds, at_ts)

@@ -247,7 +247,12 @@ def foreign_adcvd(case: Case, p: rp.AdcvdParams) -> str | None:
         else:
             return None
     adcvd_lines = [line for line in entry.lines if line.adcvd_case]
-    adcvd_value = sum(line.entered_value_usd for line in adcvd_lines) or entry.entered_value_usd
+    # Added in order, not with sum(): Python 3.12's sum() of floats compensates rounding, and
+    # the native core must get the same figure on every supported Python.
+    adcvd_sum = 0.0
+    for line in adcvd_lines:
+        adcvd_sum += line.entered_value_usd
+    adcvd_value = adcvd_sum or entry.entered_value_usd
     base = entry.entered_value_usd + (entry.duties_taxes_fees_usd or 0.0)
     required = base + p.deposit_risk_rate * adcvd_value
     bond = entry.bond

@@ -1,0 +1,1228 @@
+//! The screening core's per-entry work, compiled.
+//!
+//! `screening/engine.py` and `screening/rules.py` are the definition of every rule; this
+//! module decides the same thing for the same inputs, faster, and is used by
+//! `Screener.screen` when it is installed. What is decided once per IOR (classification,
+//! risk tier, the IOR rules, beneficial-owner matches) and once per rule-pack segment and
+//! entry category (which rules can fire) stays in Python and is asked for on a cache miss:
+//! only the per-entry rules, the reasons and the decision object are built here.
+//!
+//! Equality with the Python core is not assumed, it is tested: `tests/unit/test_native_core.py`
+//! screens generated feeds and property-generated entries through both and compares the
+//! decisions and their encodings byte for byte. Arithmetic follows Python's exactly (the
+//! same IEEE operations in the same order, Python's float floor division, `x or 0.0`),
+//! and every text is formatted the way the f-strings in `rules.py` format it.
+
+use std::collections::HashSet;
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use blake2::digest::{Update, VariableOutput};
+use blake2::Blake2bVar;
+use pyo3::exceptions::PyValueError;
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::types::{
+    PyDateAccess, PyDateTime, PyDelta, PyDeltaAccess, PyDict, PyString, PyTimeAccess, PyTuple,
+    PyTzInfoAccess,
+};
+use rustc_hash::FxHashMap;
+
+/// The rule ids in catalogue order; the Python loader refuses the module when they differ
+/// from `screening.rulepack.RULE_IDS`.
+const RULE_IDS: [&str; 19] = [
+    "IOR-UNREGISTERED",
+    "IOR-INACTIVE",
+    "IOR-VOIDED",
+    "IOR-STANDING",
+    "IOR-DISCLOSURE",
+    "IOR-ASSETS",
+    "BOND-SUFFICIENCY",
+    "FOREIGN-INFORMAL",
+    "FOREIGN-CONTINUOUS-BOND",
+    "FOREIGN-CTPAT",
+    "FOREIGN-INBOND",
+    "FOREIGN-ADCVD",
+    "EXPORT-DOCS",
+    "SUPPLY-CHAIN-CERT",
+    "INFORMAL-VALUE",
+    "DE-MINIMIS-SUSPENDED",
+    "WATCHLIST-MATCH",
+    "STRAW-IOR",
+    "RISK-TIER-EXAM",
+];
+const IOR_UNREGISTERED: usize = 0;
+const BOND_SUFFICIENCY: usize = 6;
+const FOREIGN_INFORMAL: usize = 7;
+const FOREIGN_CONTINUOUS_BOND: usize = 8;
+const FOREIGN_CTPAT: usize = 9;
+const FOREIGN_INBOND: usize = 10;
+const FOREIGN_ADCVD: usize = 11;
+const EXPORT_DOCS: usize = 12;
+const SUPPLY_CHAIN_CERT: usize = 13;
+const INFORMAL_VALUE: usize = 14;
+const DE_MINIMIS_SUSPENDED: usize = 15;
+const WATCHLIST_MATCH: usize = 16;
+const STRAW_IOR: usize = 17;
+const RISK_TIER_EXAM: usize = 18;
+
+const WINDOW_DAYS: i64 = 30;
+const HIGH_RISK_TIER: i64 = 4;
+// Bounds of the caches, as in the Python core.
+const PROFILE_CACHE_LIMIT: usize = 100_000;
+const WATCHLIST_MEMO_LIMIT: usize = 200_000;
+
+fn rule_index(rule_id: &str) -> PyResult<usize> {
+    RULE_IDS
+        .iter()
+        .position(|id| *id == rule_id)
+        .ok_or_else(|| PyValueError::new_err(format!("the native core has no rule {rule_id}")))
+}
+
+// --- Python's number formatting and arithmetic ------------------------------------------------
+
+/// `f"${amount:,.0f}"`: rounded half to even on the exact binary value (Rust's and Python's
+/// fixed-precision formatting are both exact), then thousands separators.
+fn usd(amount: f64) -> String {
+    let plain = format!("{amount:.0}");
+    let (sign, digits) = match plain.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", plain.as_str()),
+    };
+    let mut out = String::with_capacity(plain.len() + plain.len() / 3 + 2);
+    out.push('$');
+    out.push_str(sign);
+    let lead = digits.len() % 3;
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (i + 3 - lead) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Python's `x // y` for floats (CPython's float_floor_div), which is not always
+/// `floor(x / y)`.
+fn py_floor_div(vx: f64, wx: f64) -> f64 {
+    let mut m = vx % wx;
+    let mut div = (vx - m) / wx;
+    if m != 0.0 {
+        if (wx < 0.0) != (m < 0.0) {
+            m += wx;
+            div -= 1.0;
+        }
+    }
+    let _ = m;
+    if div != 0.0 {
+        let mut floordiv = div.floor();
+        if div - floordiv > 0.5 {
+            floordiv += 1.0;
+        }
+        floordiv
+    } else {
+        (0.0_f64).copysign(vx / wx)
+    }
+}
+
+/// Python's `value or 0.0` for an optional float: None and zero (either sign) give 0.0.
+fn or_zero(value: Option<f64>) -> f64 {
+    match value {
+        Some(x) if x != 0.0 => x,
+        _ => 0.0,
+    }
+}
+
+// --- reading Python objects ---------------------------------------------------------------------
+
+/// A pydantic model's fields live in its instance dictionary; reading them from there is
+/// cheaper than attribute lookup through the class.
+fn fields<'py>(model: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyDict>> {
+    let py = model.py();
+    Ok(model.getattr(intern!(py, "__dict__"))?.downcast_into::<PyDict>()?)
+}
+
+fn field<'py>(d: &Bound<'py, PyDict>, name: &Bound<'py, PyString>) -> PyResult<Option<Bound<'py, PyAny>>> {
+    Ok(d.get_item(name)?.filter(|v| !v.is_none()))
+}
+
+fn required<'py>(d: &Bound<'py, PyDict>, name: &Bound<'py, PyString>) -> PyResult<Bound<'py, PyAny>> {
+    field(d, name)?.ok_or_else(|| PyValueError::new_err(format!("missing field {name}")))
+}
+
+fn str_set(value: &Bound<'_, PyAny>) -> PyResult<HashSet<String>> {
+    let mut out = HashSet::new();
+    for item in value.try_iter()? {
+        out.insert(item?.extract::<String>()?);
+    }
+    Ok(out)
+}
+
+// --- the pack, compiled -----------------------------------------------------------------------
+
+struct RuleInfo {
+    rule_id: Py<PyString>,
+    outcome: Py<PyString>,
+    citation: Py<PyString>,
+    cure: String,
+    severity: usize,
+}
+
+struct Params {
+    bond_exempt: HashSet<String>,
+    pga_value_multiple: f64,
+    pga_basis: String,
+    foreign_informal_types: HashSet<String>,
+    ctpat_min_tier: i64,
+    foreign_inbond_types: HashSet<String>,
+    adcvd_entry_types: HashSet<String>,
+    deposit_risk_rate: f64,
+    deposit_risk_text: String,
+    export_docs_exempt: HashSet<String>,
+    supply_chain_exempt: HashSet<String>,
+    informal_types: HashSet<String>,
+    informal_limit: f64,
+    informal_limit_text: String,
+    formal_only_prefixes: HashSet<String>,
+    de_minimis_types: HashSet<String>,
+    watchlist_lists: Py<PyAny>,
+    watchlist_same_country: Py<PyAny>,
+    straw_recent_days: i64,
+    straw_volume_multiple: f64,
+    straw_min_entries: i64,
+    straw_fda_codes: HashSet<String>,
+    exam_rate: f64,
+}
+
+/// What the engine derives once per IOR record (`IorProfile`), with the few record fields
+/// the entry rules read.
+struct Profile {
+    ior: Py<PyAny>,
+    registered: bool,
+    shown_ior_number: String,
+    ior_number: Option<Py<PyAny>>,
+    category: Py<PyAny>,
+    is_foreign: bool,
+    failed_prongs: Py<PyAny>,
+    reading: Py<PyAny>,
+    risk_tier: Py<PyAny>,
+    risk_high: bool,
+    risk_reasons: String,
+    ior_facts: Vec<(usize, String)>,
+    owner_matches: Vec<String>,
+    required_continuous_bond: f64,
+    continuous_bond_usd: Option<f64>,
+    foreign_exception_granted: bool,
+    ctpat_tier: i64,
+    duties_paid_12m: f64,
+    expected_entries_per_year: i64,
+    foreign_description: String,
+    registered_ts: f64,
+}
+
+struct Names {
+    entry_number: Py<PyString>,
+    revision: Py<PyString>,
+    entry_type: Py<PyString>,
+    port_code: Py<PyString>,
+    ior_number: Py<PyString>,
+    broker_filer_code: Py<PyString>,
+    bond: Py<PyString>,
+    entered_value_usd: Py<PyString>,
+    duties_taxes_fees_usd: Py<PyString>,
+    export_declaration_ref: Py<PyString>,
+    supply_chain_cert_ref: Py<PyString>,
+    lines: Py<PyString>,
+    shipper_name: Py<PyString>,
+    shipper_country: Py<PyString>,
+    filed_at: Py<PyString>,
+    type_: Py<PyString>,
+    amount_usd: Py<PyString>,
+    line_number: Py<PyString>,
+    hts: Py<PyString>,
+    country_of_origin: Py<PyString>,
+    manufacturer_name: Py<PyString>,
+    adcvd_case: Py<PyString>,
+    pga_codes: Py<PyString>,
+}
+
+impl Names {
+    fn new(py: Python<'_>) -> Self {
+        let s = |name: &str| PyString::intern(py, name).unbind();
+        Names {
+            entry_number: s("entry_number"),
+            revision: s("revision"),
+            entry_type: s("entry_type"),
+            port_code: s("port_code"),
+            ior_number: s("ior_number"),
+            broker_filer_code: s("broker_filer_code"),
+            bond: s("bond"),
+            entered_value_usd: s("entered_value_usd"),
+            duties_taxes_fees_usd: s("duties_taxes_fees_usd"),
+            export_declaration_ref: s("export_declaration_ref"),
+            supply_chain_cert_ref: s("supply_chain_cert_ref"),
+            lines: s("lines"),
+            shipper_name: s("shipper_name"),
+            shipper_country: s("shipper_country"),
+            filed_at: s("filed_at"),
+            type_: s("type"),
+            amount_usd: s("amount_usd"),
+            line_number: s("line_number"),
+            hts: s("hts"),
+            country_of_origin: s("country_of_origin"),
+            manufacturer_name: s("manufacturer_name"),
+            adcvd_case: s("adcvd_case"),
+            pga_codes: s("pga_codes"),
+        }
+    }
+}
+
+/// One entry line, as the rules read it.
+struct Line<'py> {
+    line_number: i64,
+    hts: Bound<'py, PyString>,
+    country_of_origin: Bound<'py, PyAny>,
+    entered_value_usd: f64,
+    manufacturer_name: Option<Bound<'py, PyString>>,
+    adcvd_case: Option<String>,
+    pga_codes: Vec<Bound<'py, PyString>>,
+}
+
+/// One entry and what a rule may read about it (the Python core's `Case`).
+struct Case<'a, 'py> {
+    py: Python<'py>,
+    entry: &'a Bound<'py, PyDict>,
+    entry_type: &'a str,
+    entered_value: f64,
+    profile: &'a Profile,
+    activity: Option<&'a Bound<'py, PyAny>>,
+    at: &'a Bound<'py, PyAny>,
+    at_ts: f64,
+    names: &'a Names,
+    lines: Option<Vec<Line<'py>>>,
+}
+
+impl<'a, 'py> Case<'a, 'py> {
+    fn get(&self, name: &Py<PyString>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        field(self.entry, name.bind(self.py))
+    }
+
+    fn get_f64(&self, name: &Py<PyString>) -> PyResult<Option<f64>> {
+        self.get(name)?.map(|v| v.extract::<f64>()).transpose()
+    }
+
+    /// The lines, read on the first rule that needs them (most entries never do).
+    fn lines(&mut self) -> PyResult<&Vec<Line<'py>>> {
+        if self.lines.is_none() {
+            let n = self.names;
+            let py = self.py;
+            let raw = required(self.entry, n.lines.bind(py))?;
+            let mut lines = Vec::new();
+            for item in raw.try_iter()? {
+                let d = fields(&item?)?;
+                let mut pga_codes = Vec::new();
+                if let Some(codes) = field(&d, n.pga_codes.bind(py))? {
+                    for code in codes.try_iter()? {
+                        pga_codes.push(code?.downcast_into::<PyString>()?);
+                    }
+                }
+                lines.push(Line {
+                    line_number: required(&d, n.line_number.bind(py))?.extract()?,
+                    hts: required(&d, n.hts.bind(py))?.downcast_into::<PyString>()?,
+                    country_of_origin: required(&d, n.country_of_origin.bind(py))?,
+                    entered_value_usd: required(&d, n.entered_value_usd.bind(py))?.extract()?,
+                    manufacturer_name: field(&d, n.manufacturer_name.bind(py))?
+                        .map(|v| v.downcast_into::<PyString>())
+                        .transpose()?,
+                    adcvd_case: field(&d, n.adcvd_case.bind(py))?
+                        .map(|v| v.extract::<String>())
+                        .transpose()?
+                        .filter(|s| !s.is_empty()),
+                    pga_codes,
+                });
+            }
+            self.lines = Some(lines);
+        }
+        Ok(self.lines.as_ref().expect("just read"))
+    }
+
+    fn who(&self) -> String {
+        format!("IOR {}", self.profile.shown_ior_number)
+    }
+}
+
+#[pyclass(module = "screening_native")]
+struct NativeScreener {
+    screener: Py<PyAny>,
+    version: Py<PyAny>,
+    version_text: String,
+    bounds: Vec<f64>,
+    ior_rules_in_force: Vec<[bool; 19]>,
+    rules: Vec<RuleInfo>,
+    params: Params,
+    outcomes: [Py<PyAny>; 3],
+    brokers: FxHashMap<String, i64>,
+    watchlist: Option<Py<PyAny>>,
+    watchlist_memo: FxHashMap<(String, Option<String>), Py<PyTuple>>,
+    describe_match: Py<PyAny>,
+    rule_hit: Py<PyAny>,
+    decision: Py<PyAny>,
+    hash_iors: bool,
+    profiles: FxHashMap<String, Arc<Profile>>,
+    // entry type -> plan per (segment, registered, foreign), as rule indexes
+    plans: FxHashMap<String, Vec<Option<Arc<[usize]>>>>,
+    names: Arc<Names>,
+    // The zone of the last stamp read and its offset in microseconds (fixed-offset zones only).
+    last_zone: Option<(Py<PyAny>, i64)>,
+    fixed_offset_zones: Vec<Py<PyAny>>,
+}
+
+fn params_of<'py>(rules: &Bound<'py, PyDict>, rule_id: &str) -> PyResult<Bound<'py, PyAny>> {
+    let rule = rules
+        .get_item(rule_id)?
+        .ok_or_else(|| PyValueError::new_err(format!("the screener has no rule {rule_id}")))?;
+    rule.getattr("params")
+}
+
+fn py_format(py: Python<'_>, value: &Bound<'_, PyAny>, spec: &str) -> PyResult<String> {
+    py.import("builtins")?.getattr("format")?.call1((value, spec))?.extract()
+}
+
+/// Days from 1970-01-01 to a proleptic Gregorian date (H. Hinnant's days_from_civil).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = (if y >= 0 { y } else { y - 399 }) / 400;
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+const EXACT_MICROSECONDS: i64 = 1 << 53;
+
+impl NativeScreener {
+    /// `at.timestamp()` without the call: Python computes it as whole microseconds since
+    /// the epoch divided by 10**6, and so does this. A fixed-offset zone's offset is
+    /// remembered (nearly every stamp shares pydantic's one UTC object); any other zone, a
+    /// naive time or a figure beyond 2**53 microseconds goes to Python.
+    fn timestamp(&mut self, at: &Bound<'_, PyAny>) -> PyResult<f64> {
+        let py = at.py();
+        let fallback = || -> PyResult<f64> { at.call_method0(intern!(py, "timestamp"))?.extract() };
+        let Ok(dt) = at.downcast::<PyDateTime>() else {
+            return fallback();
+        };
+        let Some(tz) = dt.get_tzinfo() else {
+            return fallback();
+        };
+        let offset_us = match &self.last_zone {
+            Some((zone, offset)) if zone.bind(py).is(&tz) => *offset,
+            _ => {
+                let fixed = self.fixed_offset_zones.iter().any(|t| tz.get_type().is(t.bind(py)));
+                let offset = tz.call_method1(intern!(py, "utcoffset"), (dt,))?;
+                let Ok(offset) = offset.downcast::<PyDelta>() else {
+                    return fallback();
+                };
+                let offset_us = (offset.get_days() as i64 * 86_400 + offset.get_seconds() as i64)
+                    * 1_000_000
+                    + offset.get_microseconds() as i64;
+                if !fixed {
+                    return fallback();
+                }
+                self.last_zone = Some((tz.clone().into_any().unbind(), offset_us));
+                offset_us
+            }
+        };
+        let days = days_from_civil(dt.get_year() as i64, dt.get_month() as i64, dt.get_day() as i64);
+        let seconds = days * 86_400
+            + dt.get_hour() as i64 * 3_600
+            + dt.get_minute() as i64 * 60
+            + dt.get_second() as i64;
+        let total_us = seconds * 1_000_000 + dt.get_microsecond() as i64 - offset_us;
+        if total_us.abs() >= EXACT_MICROSECONDS {
+            return fallback();
+        }
+        Ok(total_us as f64 / 1e6)
+    }
+
+    fn profile<'py>(
+        &mut self,
+        py: Python<'py>,
+        ior_number: &Bound<'py, PyString>,
+        ior: &Bound<'py, PyAny>,
+    ) -> PyResult<Arc<Profile>> {
+        let key = ior_number.to_str()?;
+        if let Some(cached) = self.profiles.get(key) {
+            if cached.ior.bind(py).is(ior) {
+                return Ok(cached.clone());
+            }
+        }
+        let p = self
+            .screener
+            .bind(py)
+            .call_method1(intern!(py, "profile"), (ior_number, ior))?;
+        let classification = p.getattr("classification")?;
+        let category = classification.getattr("category")?;
+        let is_foreign = category.extract::<String>()? == "foreign";
+        let risk = p.getattr("risk")?;
+        let (risk_tier, risk_high, risk_reasons) = if risk.is_none() {
+            (py.None(), false, String::new())
+        } else {
+            let tier = risk.getattr("tier")?;
+            let reasons: Vec<String> = risk.getattr("reasons")?.extract()?;
+            let high = tier.extract::<i64>()? == HIGH_RISK_TIER;
+            (tier.unbind(), high, reasons.join("; "))
+        };
+        let mut ior_facts = Vec::new();
+        for item in p.getattr("ior_facts")?.try_iter()? {
+            let (rule_id, fact): (String, String) = item?.extract()?;
+            ior_facts.push((rule_index(&rule_id)?, fact));
+        }
+        let registered = !ior.is_none();
+        let (ctpat_tier, duties, expected, granted, record_number) = if registered {
+            let bond = ior.getattr("continuous_bond")?;
+            let granted = !bond.is_none() && bond.getattr("foreign_exception_granted")?.is_truthy()?;
+            (
+                ior.getattr("ctpat_tier")?.extract::<i64>()?,
+                or_zero(ior.getattr("duties_paid_12m_usd")?.extract::<Option<f64>>()?),
+                ior.getattr("expected_entries_per_year")?.extract::<Option<i64>>()?.unwrap_or(0),
+                granted,
+                Some(ior.getattr("ior_number")?.unbind()),
+            )
+        } else {
+            (0, 0.0, 0, false, None)
+        };
+        let profile = Arc::new(Profile {
+            ior: ior.clone().unbind(),
+            registered,
+            shown_ior_number: p.getattr("shown_ior_number")?.extract()?,
+            ior_number: record_number,
+            category: category.unbind(),
+            is_foreign,
+            failed_prongs: classification.getattr("failed_prongs")?.unbind(),
+            reading: classification.getattr("reading")?.unbind(),
+            risk_tier,
+            risk_high,
+            risk_reasons,
+            ior_facts,
+            owner_matches: p.getattr("owner_matches")?.extract()?,
+            required_continuous_bond: p.getattr("required_continuous_bond")?.extract()?,
+            continuous_bond_usd: p.getattr("continuous_bond_usd")?.extract()?,
+            foreign_exception_granted: granted,
+            ctpat_tier,
+            duties_paid_12m: duties,
+            expected_entries_per_year: expected,
+            foreign_description: p.getattr("foreign_description")?.extract()?,
+            registered_ts: p.getattr("registered_ts")?.extract()?,
+        });
+        if self.profiles.len() >= PROFILE_CACHE_LIMIT {
+            self.profiles.clear();
+        }
+        self.profiles.insert(key.to_owned(), profile.clone());
+        Ok(profile)
+    }
+
+    fn plan(
+        &mut self,
+        py: Python<'_>,
+        segment: usize,
+        registered: bool,
+        foreign: bool,
+        entry_type: &str,
+    ) -> PyResult<Arc<[usize]>> {
+        let slot = segment * 4 + (registered as usize) * 2 + foreign as usize;
+        if let Some(plans) = self.plans.get(entry_type) {
+            if let Some(Some(plan)) = plans.get(slot) {
+                return Ok(plan.clone());
+            }
+        }
+        // Which rules can fire is decided by the Python core's gates, once per combination.
+        let key = (segment, registered, foreign, entry_type);
+        let rules = self.screener.bind(py).call_method1(intern!(py, "_plan"), (key,))?;
+        let mut plan = Vec::new();
+        for rule in rules.try_iter()? {
+            let rule_id: String = rule?.getattr("rule_id")?.extract()?;
+            plan.push(rule_index(&rule_id)?);
+        }
+        let slots = self.bounds.len() + 1;
+        let plans = self
+            .plans
+            .entry(entry_type.to_owned())
+            .or_insert_with(|| vec![None; slots * 4]);
+        let plan: Arc<[usize]> = plan.into();
+        plans[slot] = Some(plan.clone());
+        Ok(plan)
+    }
+
+    fn watchlist_matches<'py>(
+        &mut self,
+        py: Python<'py>,
+        index: &Bound<'py, PyAny>,
+        name: &Bound<'py, PyString>,
+        country: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        let country_text = country.map(|c| c.extract::<String>()).transpose()?;
+        let key = (name.to_str()?.to_owned(), country_text);
+        if let Some(found) = self.watchlist_memo.get(&key) {
+            return Ok(found.bind(py).clone());
+        }
+        let country_arg = match country {
+            Some(c) => c.clone(),
+            None => py.None().into_bound(py),
+        };
+        let found = index
+            .call_method1(
+                intern!(py, "match"),
+                (
+                    name,
+                    country_arg,
+                    self.params.watchlist_lists.bind(py),
+                    self.params.watchlist_same_country.bind(py),
+                ),
+            )?
+            .downcast_into::<PyTuple>()?;
+        if self.watchlist_memo.len() >= WATCHLIST_MEMO_LIMIT {
+            self.watchlist_memo.clear();
+        }
+        self.watchlist_memo.insert(key, found.clone().unbind());
+        Ok(found)
+    }
+
+    fn check(&mut self, rule: usize, case: &mut Case<'_, '_>) -> PyResult<Option<String>> {
+        match rule {
+            IOR_UNREGISTERED => Ok(ior_unregistered(case)),
+            BOND_SUFFICIENCY => bond_sufficiency(case, &self.params),
+            FOREIGN_INFORMAL => Ok(foreign_entry_type(case, &self.params.foreign_informal_types, "informal")),
+            FOREIGN_CONTINUOUS_BOND => foreign_continuous_bond(case),
+            FOREIGN_CTPAT => foreign_ctpat(case, self.params.ctpat_min_tier, &self.brokers),
+            FOREIGN_INBOND => Ok(foreign_entry_type(case, &self.params.foreign_inbond_types, "in-bond")),
+            FOREIGN_ADCVD => foreign_adcvd(case, &self.params),
+            EXPORT_DOCS => Ok(missing_document(
+                case,
+                &self.params.export_docs_exempt,
+                &case.names.export_declaration_ref,
+                "The entry does not reference the export declaration filed with the foreign customs administration.",
+            )?),
+            SUPPLY_CHAIN_CERT => Ok(missing_document(
+                case,
+                &self.params.supply_chain_exempt,
+                &case.names.supply_chain_cert_ref,
+                "The entry carries no supply-chain and production-method certification.",
+            )?),
+            INFORMAL_VALUE => informal_value(case, &self.params),
+            DE_MINIMIS_SUSPENDED => Ok(de_minimis_suspended(case, &self.params)),
+            WATCHLIST_MATCH => self.watchlist_match(case),
+            STRAW_IOR => straw_ior(case, &self.params),
+            RISK_TIER_EXAM => risk_tier_exam(case, self.params.exam_rate),
+            _ => Err(PyValueError::new_err(format!(
+                "{} is an IOR rule, not an entry rule",
+                RULE_IDS[rule]
+            ))),
+        }
+    }
+
+    fn watchlist_match(&mut self, case: &mut Case<'_, '_>) -> PyResult<Option<String>> {
+        let py = case.py;
+        let mut found: Vec<String> = Vec::new();
+        if let Some(index) = self.watchlist.as_ref().map(|w| w.clone_ref(py)) {
+            let index = index.bind(py);
+            let describe = self.describe_match.clone_ref(py);
+            let lines: Vec<(i64, Bound<'_, PyString>, Bound<'_, PyAny>)> = case
+                .lines()?
+                .iter()
+                .filter_map(|l| {
+                    l.manufacturer_name
+                        .as_ref()
+                        .map(|n| (l.line_number, n.clone(), l.country_of_origin.clone()))
+                })
+                .collect();
+            for (line_number, name, country) in lines {
+                let matches = self.watchlist_matches(py, index, &name, Some(&country))?;
+                for m in matches.iter() {
+                    let role = format!("Manufacturer on line {line_number}");
+                    found.push(describe.bind(py).call1((role, &name, m))?.extract()?);
+                }
+            }
+            let shipper = case.get(&case.names.shipper_name)?;
+            if let Some(shipper) = shipper {
+                let shipper = shipper.downcast_into::<PyString>()?;
+                let country = case.get(&case.names.shipper_country)?;
+                let matches = self.watchlist_matches(py, index, &shipper, country.as_ref())?;
+                for m in matches.iter() {
+                    found.push(describe.bind(py).call1(("Shipper", &shipper, m))?.extract()?);
+                }
+            }
+        }
+        found.extend(case.profile.owner_matches.iter().cloned());
+        if found.is_empty() {
+            return Ok(None);
+        }
+        let mut text = found[..found.len().min(3)].join("; ");
+        if found.len() > 3 {
+            write!(text, "; and {} more", found.len() - 3).expect("writing to a String");
+        }
+        text.push('.');
+        Ok(Some(text))
+    }
+}
+
+// --- the entry rules (screening/rules.py, function for function) -------------------------------
+
+fn ior_unregistered(case: &Case<'_, '_>) -> Option<String> {
+    if !case.profile.registered {
+        return Some(format!("{} is not in the IOR registry.", case.who()));
+    }
+    None
+}
+
+fn bond_sufficiency(case: &mut Case<'_, '_>, p: &Params) -> PyResult<Option<String>> {
+    if p.bond_exempt.contains(case.entry_type) {
+        return Ok(None);
+    }
+    let n = case.names;
+    let py = case.py;
+    let Some(bond) = case.get(&n.bond)? else {
+        return Ok(Some(format!("Entry type {} needs a bond and none is filed.", case.entry_type)));
+    };
+    let bond = fields(&bond)?;
+    let bond_type = required(&bond, n.type_.bind(py))?.downcast_into::<PyString>()?;
+    let bond_type = bond_type.to_str()?;
+    if bond_type == "0" {
+        return Ok(Some(format!("Entry type {} needs a bond and none is filed.", case.entry_type)));
+    }
+    if bond_type == "8" {
+        let profile = case.profile;
+        if !profile.registered {
+            return Ok(None);
+        }
+        let Some(on_file) = profile.continuous_bond_usd else {
+            return Ok(Some(format!(
+                "The entry claims a continuous bond, but {} has none on file.",
+                case.who()
+            )));
+        };
+        let required_bond = profile.required_continuous_bond;
+        if on_file < required_bond {
+            return Ok(Some(format!(
+                "The continuous bond of {} is below the {} that CBP's sizing requires for {} of \
+                 duties, taxes and fees in 12 months.",
+                usd(on_file),
+                usd(required_bond),
+                usd(profile.duties_paid_12m)
+            )));
+        }
+        return Ok(None);
+    }
+    let amount: f64 = required(&bond, n.amount_usd.bind(py))?.extract()?;
+    let pga = case.lines()?.iter().any(|l| !l.pga_codes.is_empty());
+    let dtf = or_zero(case.get_f64(&n.duties_taxes_fees_usd)?);
+    let mut required_cover = case.entered_value + dtf;
+    if pga {
+        let multiple = p.pga_value_multiple * case.entered_value;
+        if multiple > required_cover {
+            required_cover = multiple;
+        }
+    }
+    if amount < required_cover {
+        let basis = if pga { p.pga_basis.as_str() } else { "entered value plus duties, taxes and fees" };
+        return Ok(Some(format!(
+            "The single-transaction bond of {} is below the {} this entry needs ({}).",
+            usd(amount),
+            usd(required_cover),
+            basis
+        )));
+    }
+    Ok(None)
+}
+
+fn foreign_entry_type(case: &Case<'_, '_>, types: &HashSet<String>, kind: &str) -> Option<String> {
+    if case.profile.is_foreign && types.contains(case.entry_type) {
+        return Some(format!(
+            "{} and may not use {} entry type {}.",
+            case.profile.foreign_description, kind, case.entry_type
+        ));
+    }
+    None
+}
+
+fn bond_type<'py>(case: &Case<'_, 'py>) -> PyResult<Option<(Bound<'py, PyDict>, String)>> {
+    let Some(bond) = case.get(&case.names.bond)? else {
+        return Ok(None);
+    };
+    let bond = fields(&bond)?;
+    let kind: String = required(&bond, case.names.type_.bind(case.py))?.extract()?;
+    Ok(Some((bond, kind)))
+}
+
+fn foreign_continuous_bond(case: &Case<'_, '_>) -> PyResult<Option<String>> {
+    if !case.profile.is_foreign {
+        return Ok(None);
+    }
+    match bond_type(case)? {
+        Some((_, kind)) if kind == "8" => {}
+        _ => return Ok(None),
+    }
+    if case.profile.foreign_exception_granted {
+        return Ok(None);
+    }
+    Ok(Some(format!(
+        "{} and relies on a continuous bond without CBP's exception.",
+        case.profile.foreign_description
+    )))
+}
+
+fn foreign_ctpat(case: &Case<'_, '_>, min_tier: i64, brokers: &FxHashMap<String, i64>) -> PyResult<Option<String>> {
+    if !case.profile.is_foreign || case.profile.ctpat_tier >= min_tier {
+        return Ok(None);
+    }
+    let channel = match case.get(&case.names.broker_filer_code)? {
+        None => "the entry is self-filed".to_owned(),
+        Some(code) => {
+            let code: String = code.extract()?;
+            let broker = brokers.get(&code);
+            if let Some(tier) = broker {
+                if *tier >= min_tier {
+                    return Ok(None);
+                }
+            }
+            let known = if broker.is_some() { "not a CTPAT member" } else { "not in the broker reference data" };
+            format!("filer {code} is {known}")
+        }
+    };
+    Ok(Some(format!(
+        "{}, is not a CTPAT member, and {}.",
+        case.profile.foreign_description, channel
+    )))
+}
+
+fn foreign_adcvd(case: &mut Case<'_, '_>, p: &Params) -> PyResult<Option<String>> {
+    if !case.profile.is_foreign {
+        return Ok(None);
+    }
+    let listed_type = p.adcvd_entry_types.contains(case.entry_type);
+    let lines = case.lines()?;
+    if !listed_type && !lines.iter().any(|l| l.adcvd_case.is_some()) {
+        return Ok(None);
+    }
+    // Summed in order, as Python's sum() does on 3.11.
+    let mut adcvd_sum = 0.0_f64;
+    let mut cases: Vec<String> = Vec::new();
+    for line in lines.iter().filter(|l| l.adcvd_case.is_some()) {
+        adcvd_sum += line.entered_value_usd;
+        let number = line.adcvd_case.clone().expect("filtered");
+        if !cases.contains(&number) {
+            cases.push(number);
+        }
+    }
+    let entered = case.entered_value;
+    let adcvd_value = if adcvd_sum != 0.0 { adcvd_sum } else { entered };
+    let base = entered + or_zero(case.get_f64(&case.names.duties_taxes_fees_usd)?);
+    let required_cover = base + p.deposit_risk_rate * adcvd_value;
+    let cover = match bond_type(case)? {
+        Some((bond, kind)) if kind == "9" => required(&bond, case.names.amount_usd.bind(case.py))?.extract()?,
+        Some((_, kind)) if kind == "8" && case.profile.registered => {
+            case.profile.continuous_bond_usd.unwrap_or(0.0)
+        }
+        _ => 0.0,
+    };
+    if cover >= required_cover {
+        return Ok(None);
+    }
+    cases.sort();
+    let which = if cases.is_empty() { String::new() } else { format!(" (case {})", cases.join(", ")) };
+    Ok(Some(format!(
+        "{} on an AD/CVD entry{}; its bond cover of {} is below the {} needed for value, duties and \
+         {} of the {} of AD/CVD goods.",
+        case.profile.foreign_description,
+        which,
+        usd(cover),
+        usd(required_cover),
+        p.deposit_risk_text,
+        usd(adcvd_value)
+    )))
+}
+
+fn missing_document(
+    case: &Case<'_, '_>,
+    exempt: &HashSet<String>,
+    field_name: &Py<PyString>,
+    text: &str,
+) -> PyResult<Option<String>> {
+    if case.get(field_name)?.is_none() && !exempt.contains(case.entry_type) {
+        return Ok(Some(text.to_owned()));
+    }
+    Ok(None)
+}
+
+fn informal_value(case: &mut Case<'_, '_>, p: &Params) -> PyResult<Option<String>> {
+    if !p.informal_types.contains(case.entry_type) {
+        return Ok(None);
+    }
+    let mut problems: Vec<String> = Vec::new();
+    if case.entered_value > p.informal_limit {
+        problems.push(format!(
+            "its value of {} is over the informal limit of {}",
+            usd(case.entered_value),
+            p.informal_limit_text
+        ));
+    }
+    let mut formal_only: Vec<String> = Vec::new();
+    for line in case.lines()?.iter() {
+        let hts = line.hts.to_str()?;
+        let prefix: String = hts.chars().take(4).collect();
+        if p.formal_only_prefixes.contains(&prefix) && !formal_only.contains(&prefix) {
+            formal_only.push(prefix);
+        }
+    }
+    if !formal_only.is_empty() {
+        formal_only.sort();
+        problems.push(format!(
+            "it has HTS {} goods, which need formal entry",
+            formal_only.join("/")
+        ));
+    }
+    if problems.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(format!(
+        "Informal entry type {} is not allowed: {}.",
+        case.entry_type,
+        problems.join(" and ")
+    )))
+}
+
+fn de_minimis_suspended(case: &Case<'_, '_>, p: &Params) -> Option<String> {
+    if p.de_minimis_types.contains(case.entry_type) {
+        return Some(format!(
+            "Entry type {} (de minimis) is suspended for all countries.",
+            case.entry_type
+        ));
+    }
+    None
+}
+
+fn straw_ior(case: &mut Case<'_, '_>, p: &Params) -> PyResult<Option<String>> {
+    let Some(activity) = case.activity else {
+        return Ok(None);
+    };
+    let age_days = py_floor_div(case.at_ts - case.profile.registered_ts, 86_400.0) as i64;
+    if age_days > p.straw_recent_days {
+        return Ok(None);
+    }
+    let fda = case
+        .lines()?
+        .iter()
+        .any(|l| l.pga_codes.iter().any(|c| c.to_str().map(|s| p.straw_fda_codes.contains(s)).unwrap_or(false)));
+    if !fda {
+        return Ok(None);
+    }
+    let py = case.py;
+    let ior_number = case
+        .profile
+        .ior_number
+        .as_ref()
+        .ok_or_else(|| PyValueError::new_err("STRAW-IOR needs a registered IOR"))?;
+    let recent: i64 = activity
+        .call_method1(intern!(py, "entries_in_window"), (ior_number.bind(py), case.at))?
+        .extract()?;
+    let declared = case.profile.expected_entries_per_year;
+    let expected_in_window = (declared * WINDOW_DAYS) as f64 / 365.0;
+    if recent < p.straw_min_entries || (recent as f64) <= p.straw_volume_multiple * expected_in_window {
+        return Ok(None);
+    }
+    Ok(Some(format!(
+        "{}, registered {} days ago, filed {} entries in {} days against {} a year declared on \
+         Form 5106, with FDA-regulated goods.",
+        case.who(),
+        age_days.max(0),
+        recent,
+        WINDOW_DAYS,
+        declared
+    )))
+}
+
+fn exam_selected(entry_number: &str, rate: f64) -> bool {
+    let crc = crc32fast::hash(entry_number.as_bytes());
+    ((crc % 10_000) as f64) < rate * 10_000.0
+}
+
+fn risk_tier_exam(case: &Case<'_, '_>, rate: f64) -> PyResult<Option<String>> {
+    if !case.profile.risk_high {
+        return Ok(None);
+    }
+    let number = required(case.entry, case.names.entry_number.bind(case.py))?;
+    if exam_selected(number.downcast::<PyString>()?.to_str()?, rate) {
+        return Ok(Some(format!(
+            "{} is in risk tier 4 ({}) and this entry was selected for examination.",
+            case.who(),
+            case.profile.risk_reasons
+        )));
+    }
+    Ok(None)
+}
+
+fn decision_id(entry_number: &str, revision: i64, pack_version: &str, basis: &str) -> String {
+    let text = format!("{entry_number}|{revision}|{pack_version}|{basis}");
+    let mut hasher = Blake2bVar::new(16).expect("16 bytes is a valid BLAKE2b size");
+    hasher.update(text.as_bytes());
+    let mut digest = [0u8; 16];
+    hasher.finalize_variable(&mut digest).expect("the buffer has the digest's size");
+    let mut hex = String::with_capacity(32);
+    for byte in digest {
+        write!(hex, "{byte:02x}").expect("writing to a String");
+    }
+    hex
+}
+
+#[pymethods]
+impl NativeScreener {
+    /// Compile what the Python `Screener` holds: the pack's rules and segments, the broker
+    /// table and the entity lists.
+    #[new]
+    fn new(py: Python<'_>, screener: Bound<'_, PyAny>) -> PyResult<Self> {
+        let pack = screener.getattr("pack")?;
+        let version = pack.getattr("version")?;
+        let bounds: Vec<f64> = screener.getattr("_bounds")?.extract()?;
+        let mut ior_rules_in_force = Vec::new();
+        for segment in screener.getattr("_segments")?.try_iter()? {
+            let mut in_force = [false; 19];
+            for rule_id in segment?.getattr("ior_rules")?.try_iter()? {
+                in_force[rule_index(&rule_id?.extract::<String>()?)?] = true;
+            }
+            ior_rules_in_force.push(in_force);
+        }
+        let active = screener.getattr("_rules")?.downcast_into::<PyDict>()?;
+        let mut rules = Vec::new();
+        for rule_id in RULE_IDS {
+            let rule = active
+                .get_item(rule_id)?
+                .ok_or_else(|| PyValueError::new_err(format!("the screener has no rule {rule_id}")))?;
+            rules.push(RuleInfo {
+                rule_id: PyString::new(py, rule_id).unbind(),
+                outcome: rule.getattr("outcome")?.downcast_into::<PyString>()?.unbind(),
+                citation: rule.getattr("citation")?.downcast_into::<PyString>()?.unbind(),
+                cure: rule.getattr("cure")?.extract()?,
+                severity: rule.getattr("severity")?.extract()?,
+            });
+        }
+        let bond = params_of(&active, "BOND-SUFFICIENCY")?;
+        let adcvd = params_of(&active, "FOREIGN-ADCVD")?;
+        let informal = params_of(&active, "INFORMAL-VALUE")?;
+        let watch = params_of(&active, "WATCHLIST-MATCH")?;
+        let straw = params_of(&active, "STRAW-IOR")?;
+        let multiple = bond.getattr("pga_value_multiple")?;
+        let rate = adcvd.getattr("deposit_risk_rate")?;
+        let params = Params {
+            bond_exempt: str_set(&bond.getattr("bond_exempt_entry_types")?)?,
+            pga_value_multiple: multiple.extract()?,
+            pga_basis: format!(
+                "{}x the entered value for goods under other agencies' rules",
+                py_format(py, &multiple, "g")?
+            ),
+            foreign_informal_types: str_set(&params_of(&active, "FOREIGN-INFORMAL")?.getattr("entry_types")?)?,
+            ctpat_min_tier: params_of(&active, "FOREIGN-CTPAT")?.getattr("min_tier")?.extract()?,
+            foreign_inbond_types: str_set(&params_of(&active, "FOREIGN-INBOND")?.getattr("entry_types")?)?,
+            adcvd_entry_types: str_set(&adcvd.getattr("adcvd_entry_types")?)?,
+            deposit_risk_rate: rate.extract()?,
+            deposit_risk_text: py_format(py, &rate, ".0%")?,
+            export_docs_exempt: str_set(&params_of(&active, "EXPORT-DOCS")?.getattr("exempt_entry_types")?)?,
+            supply_chain_exempt: str_set(
+                &params_of(&active, "SUPPLY-CHAIN-CERT")?.getattr("exempt_entry_types")?,
+            )?,
+            informal_types: str_set(&informal.getattr("entry_types")?)?,
+            informal_limit: informal.getattr("informal_limit_usd")?.extract()?,
+            informal_limit_text: usd(informal.getattr("informal_limit_usd")?.extract()?),
+            formal_only_prefixes: str_set(&informal.getattr("formal_only_hts_prefixes")?)?,
+            de_minimis_types: str_set(&params_of(&active, "DE-MINIMIS-SUSPENDED")?.getattr("entry_types")?)?,
+            watchlist_lists: watch.getattr("lists")?.unbind(),
+            watchlist_same_country: watch.getattr("require_same_country")?.unbind(),
+            straw_recent_days: straw.getattr("recent_registration_days")?.extract()?,
+            straw_volume_multiple: straw.getattr("volume_multiple")?.extract()?,
+            straw_min_entries: straw.getattr("min_entries_30d")?.extract()?,
+            straw_fda_codes: str_set(&straw.getattr("fda_pga_codes")?)?,
+            exam_rate: params_of(&active, "RISK-TIER-EXAM")?.getattr("exam_rate")?.extract()?,
+        };
+        let reference = screener.getattr("reference")?;
+        let mut brokers = FxHashMap::default();
+        let broker_map = reference.getattr("brokers")?;
+        for code in broker_map.try_iter()? {
+            let code = code?;
+            let tier: i64 = broker_map.get_item(&code)?.getattr("ctpat_tier")?.extract()?;
+            brokers.insert(code.extract::<String>()?, tier);
+        }
+        let index = reference.getattr("watchlist")?;
+        // As in the Python rule: the records tuple decides whether there is anything to match.
+        let watchlist = if index.getattr("records")?.is_truthy()? { Some(index.unbind()) } else { None };
+        let decision_module = py.import("schemas.decision")?;
+        let outcomes = decision_module.getattr("OUTCOMES")?;
+        let hash_iors = !screener.getattr("_ior_hash_key")?.is_none();
+        Ok(NativeScreener {
+            screener: screener.clone().unbind(),
+            version_text: version.extract()?,
+            version: version.unbind(),
+            bounds,
+            ior_rules_in_force,
+            rules,
+            params,
+            outcomes: [
+                outcomes.get_item(0)?.unbind(),
+                outcomes.get_item(1)?.unbind(),
+                outcomes.get_item(2)?.unbind(),
+            ],
+            brokers,
+            watchlist,
+            watchlist_memo: FxHashMap::default(),
+            describe_match: py.import("screening.rules")?.getattr("describe_match")?.unbind(),
+            rule_hit: decision_module.getattr("RuleHit")?.unbind(),
+            decision: decision_module.getattr("ScreeningDecision")?.unbind(),
+            hash_iors,
+            profiles: FxHashMap::default(),
+            plans: FxHashMap::default(),
+            names: Arc::new(Names::new(py)),
+            last_zone: None,
+            fixed_offset_zones: vec![
+                py.import("datetime")?.getattr("timezone")?.unbind(),
+                py.import("pydantic_core")?.getattr("TzInfo")?.unbind(),
+            ],
+        })
+    }
+
+    /// `Screener.screen`, with the same arguments and the same `ScreeningDecision`.
+    #[pyo3(signature = (entry, ior, screened_at, as_of, activity, trigger, basis))]
+    #[allow(clippy::too_many_arguments)]
+    fn screen<'py>(
+        &mut self,
+        py: Python<'py>,
+        entry: &Bound<'py, PyAny>,
+        ior: &Bound<'py, PyAny>,
+        screened_at: &Bound<'py, PyAny>,
+        as_of: &Bound<'py, PyAny>,
+        activity: &Bound<'py, PyAny>,
+        trigger: &Bound<'py, PyAny>,
+        basis: &str,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let d = fields(entry)?;
+        let names = self.names.clone();
+        let at = if as_of.is_none() { required(&d, names.filed_at.bind(py))? } else { as_of.clone() };
+        let at_ts = self.timestamp(&at)?;
+        let segment = self.bounds.partition_point(|bound| *bound <= at_ts);
+        let ior_number = required(&d, names.ior_number.bind(py))?.downcast_into::<PyString>()?;
+        let profile = self.profile(py, &ior_number, ior)?;
+        let entry_type_obj = required(&d, names.entry_type.bind(py))?.downcast_into::<PyString>()?;
+        let entry_type = entry_type_obj.to_str()?;
+        let plan = self.plan(py, segment, profile.registered, profile.is_foreign, entry_type)?;
+
+        let mut hits: Vec<(usize, String)> = Vec::new();
+        let mut worst = 0;
+        if !profile.ior_facts.is_empty() {
+            let in_force = self.ior_rules_in_force[segment];
+            for (rule, fact) in &profile.ior_facts {
+                if in_force[*rule] {
+                    hits.push((*rule, fact.clone()));
+                    worst = worst.max(self.rules[*rule].severity);
+                }
+            }
+        }
+        let entered_value_obj = required(&d, names.entered_value_usd.bind(py))?;
+        let entered_value: f64 = entered_value_obj.extract()?;
+        let activity = if activity.is_none() { None } else { Some(activity) };
+        let mut case = Case {
+            py,
+            entry: &d,
+            entry_type,
+            entered_value,
+            profile: &profile,
+            activity,
+            at: &at,
+            at_ts,
+            names: &names,
+            lines: None,
+        };
+        for &rule in plan.iter() {
+            if let Some(fact) = self.check(rule, &mut case)? {
+                hits.push((rule, fact));
+                worst = worst.max(self.rules[rule].severity);
+            }
+        }
+
+        let mut hit_objects = Vec::with_capacity(hits.len());
+        for (rule, fact) in hits {
+            let info = &self.rules[rule];
+            let reason = PyString::new(py, &format!("{fact} {}", info.cure));
+            hit_objects.push(self.rule_hit.bind(py).call1((
+                info.rule_id.bind(py),
+                info.outcome.bind(py),
+                reason,
+                info.citation.bind(py),
+            ))?);
+        }
+        let entry_number = required(&d, names.entry_number.bind(py))?.downcast_into::<PyString>()?;
+        let revision = required(&d, names.revision.bind(py))?;
+        let id = decision_id(entry_number.to_str()?, revision.extract()?, &self.version_text, basis);
+        let ior_hash = if self.hash_iors {
+            self.screener.bind(py).call_method1(intern!(py, "ior_hash"), (&ior_number,))?
+        } else {
+            py.None().into_bound(py)
+        };
+        let none = py.None().into_bound(py);
+        let args = PyTuple::new(
+            py,
+            [
+                PyString::new(py, &id).into_any(),
+                entry_number.into_any(),
+                revision,
+                entry_type_obj.clone().into_any(),
+                required(&d, names.port_code.bind(py))?,
+                PyString::new(py, &profile.shown_ior_number).into_any(),
+                ior_hash,
+                field(&d, names.broker_filer_code.bind(py))?.unwrap_or_else(|| none.clone()),
+                entered_value_obj,
+                self.outcomes[worst].bind(py).clone(),
+                PyTuple::new(py, hit_objects)?.into_any(),
+                self.version.bind(py).clone(),
+                profile.category.bind(py).clone(),
+                profile.failed_prongs.bind(py).clone(),
+                profile.reading.bind(py).clone(),
+                profile.risk_tier.bind(py).clone(),
+                required(&d, names.filed_at.bind(py))?,
+                screened_at.clone(),
+                trigger.clone(),
+            ],
+        )?;
+        self.decision.bind(py).call1(args)
+    }
+
+    /// The rule ids this module implements, in catalogue order.
+    #[staticmethod]
+    fn rule_ids() -> Vec<&'static str> {
+        RULE_IDS.to_vec()
+    }
+
+    /// Exposed for the property tests: the money format and Python's float floor division.
+    #[staticmethod]
+    fn format_usd(amount: f64) -> String {
+        usd(amount)
+    }
+
+    #[staticmethod]
+    fn floor_div(x: f64, y: f64) -> f64 {
+        py_floor_div(x, y)
+    }
+
+    #[staticmethod]
+    fn decision_id_of(entry_number: &str, revision: i64, pack_version: &str, basis: &str) -> String {
+        decision_id(entry_number, revision, pack_version, basis)
+    }
+
+    #[staticmethod]
+    fn is_exam_selected(entry_number: &str, rate: f64) -> bool {
+        exam_selected(entry_number, rate)
+    }
+}
+
+#[pymodule]
+fn screening_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<NativeScreener>()?;
+    m.add("RULE_IDS", RULE_IDS.to_vec())?;
+    Ok(())
+}

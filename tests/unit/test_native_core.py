@@ -1,0 +1,301 @@
+"""The compiled core (native/) decides exactly what the Python core decides.
+
+Both screen the same inputs and the decisions must be equal field for field and encode to
+the same bytes: generated feeds, property-generated entries and IORs, every time segment of
+the pack, changed parameters, a reference-data swap, hashed SSN-form IORs. The number
+formatting and arithmetic the reasons depend on are compared with Python's directly.
+
+Skipped where the module is not built, unless ENTRY_SCREENING_REQUIRE_NATIVE=1 (CI sets it,
+so a build that silently failed cannot pass as a skip).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from entry_screening.synthetic import FeedSpec, brokers, feed, registry, watchlist
+from schemas import codec
+from schemas.decision import ScreeningDecision
+from schemas.entry import EntryFiling
+from schemas.reference import BrokerRecord, WatchlistRecord
+from schemas.registry import IorRecord
+from screening import native
+from screening.activity import ActivityCounter
+from screening.engine import ReferenceData, Screener, decision_id, screened_event_bytes
+from screening.rulepack import RulePack, read_rule_pack_data, with_overrides
+from screening.rules import exam_selected
+from screening.watchlist import WatchlistIndex
+from tests import strategies as s
+from tests.factories import (
+    FILED_AT,
+    make_broker,
+    make_entry,
+    make_foreign_ior,
+    make_ior,
+    make_line,
+    make_watch,
+)
+
+if native.NATIVE is None:
+    if os.environ.get("ENTRY_SCREENING_REQUIRE_NATIVE") == "1":
+        raise RuntimeError("the native core is required here but is not installed")
+    pytest.skip("the native core is not installed (pip install ./native)", allow_module_level=True)
+
+NATIVE: Any = native.NATIVE
+
+
+def _pair(pack: RulePack, reference: ReferenceData, **kwargs: Any) -> tuple[Screener, Screener]:
+    compiled = Screener(pack, reference, **kwargs)
+    python = Screener(pack, reference, native=False, **kwargs)
+    assert (compiled.core, python.core) == ("native", "python")
+    return compiled, python
+
+
+def _assert_same(compiled: ScreeningDecision, python: ScreeningDecision) -> None:
+    assert compiled == python
+    assert codec.encode(compiled) == codec.encode(python)
+    assert screened_event_bytes(compiled) == screened_event_bytes(python)
+
+
+@pytest.fixture(scope="module")
+def generated() -> tuple[list[EntryFiling], dict[str, IorRecord], ReferenceData]:
+    spec = FeedSpec(iors=400, entries=4_000, seed=23, malformed=0)
+    rng = random.Random(spec.seed)
+    broker_rows = brokers(rng, spec.brokers)
+    iors = registry(rng, spec.iors, spec.start)
+    entries = [codec.decode(EntryFiling, line) for line in feed(spec, iors, broker_rows)]
+    table = {r.ior_number: r for r in (IorRecord.model_validate(i.record) for i in iors)}
+    reference = ReferenceData(
+        {b["filer_code"]: BrokerRecord.model_validate(b) for b in broker_rows},
+        WatchlistIndex(WatchlistRecord.model_validate(w) for w in watchlist()),
+    )
+    return entries, table, reference
+
+
+def test_a_generated_feed_gets_the_same_decisions_from_both_cores(
+    baseline_pack: RulePack,
+    generated: tuple[list[EntryFiling], dict[str, IorRecord], ReferenceData],
+) -> None:
+    entries, table, reference = generated
+    compiled, python = _pair(baseline_pack, reference)
+    activity_c, activity_p = ActivityCounter(), ActivityCounter()
+    screened_at = datetime(2026, 12, 2, tzinfo=UTC)
+    rules_hit = set()
+    for entry in entries:
+        ior = table.get(entry.ior_number)
+        activity_c.record(entry.ior_number, entry.filed_at)
+        activity_p.record(entry.ior_number, entry.filed_at)
+        a = compiled.screen(entry, ior, screened_at=screened_at, activity=activity_c)
+        b = python.screen(entry, ior, screened_at=screened_at, activity=activity_p)
+        _assert_same(a, b)
+        rules_hit.update(a.rule_ids)
+    # The feed is only a fair comparison if it makes most rules fire.
+    assert len(rules_hit) >= 15, sorted(rules_hit)
+
+
+@pytest.mark.parametrize(
+    "as_of",
+    [
+        datetime(2026, 6, 1, tzinfo=UTC),  # before the order
+        datetime(2026, 8, 1, tzinfo=UTC),  # before the 180-day deadline
+        datetime(2026, 12, 15, 9, 30, tzinfo=UTC),  # after it
+    ],
+)
+def test_every_segment_of_the_pack_screens_the_same(
+    baseline_pack: RulePack,
+    generated: tuple[list[EntryFiling], dict[str, IorRecord], ReferenceData],
+    as_of: datetime,
+) -> None:
+    entries, table, reference = generated
+    compiled, python = _pair(baseline_pack, reference)
+    for entry in entries[:800]:
+        ior = table.get(entry.ior_number)
+        a = compiled.screen(entry, ior, screened_at=as_of, as_of=as_of, trigger="registry_change")
+        b = python.screen(entry, ior, screened_at=as_of, as_of=as_of, trigger="registry_change")
+        _assert_same(a, b)
+
+
+def test_changed_parameters_a_reference_swap_and_hashed_iors_screen_the_same(
+    generated: tuple[list[EntryFiling], dict[str, IorRecord], ReferenceData],
+) -> None:
+    entries, table, reference = generated
+    pack = with_overrides(
+        read_rule_pack_data(),
+        settings=(
+            "BOND-SUFFICIENCY.pga_value_multiple=2.5",
+            "FOREIGN-ADCVD.deposit_risk_rate=0.375",
+            "RISK-TIER-EXAM.exam_rate=1.0",
+            "INFORMAL-VALUE.informal_limit_usd=1999.5",
+            'WATCHLIST-MATCH.lists=["UFLPA"]',
+            "FOREIGN-CTPAT.min_tier=2",
+            "STRAW-IOR.min_entries_30d=1",
+            "STRAW-IOR.recent_registration_days=3650",
+        ),
+    )
+    compiled, python = _pair(pack, reference, ior_hash_key=b"k" * 32)
+    smaller = ReferenceData(
+        {code: make_broker(filer_code=code, ctpat_tier=2) for code in list(reference.brokers)[:5]},
+        WatchlistIndex(),
+    )
+    activity = ActivityCounter()
+    for number, entry in enumerate(entries[:1500]):
+        if number == 700:
+            compiled.reference = smaller
+            python.reference = smaller
+        activity.record(entry.ior_number, entry.filed_at)
+        ior = table.get(entry.ior_number)
+        a = compiled.screen(entry, ior, screened_at=FILED_AT, activity=activity, basis="r1")
+        b = python.screen(entry, ior, screened_at=FILED_AT, activity=activity, basis="r1")
+        _assert_same(a, b)
+
+
+_REFERENCE = ReferenceData(
+    {"B01": make_broker(ctpat_tier=1), "B02": make_broker(filer_code="B02", ctpat_tier=0)},
+    WatchlistIndex([make_watch()]),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    entry=s.entries,
+    ior=st.one_of(st.none(), s.iors),
+    shipper=st.sampled_from([None, "Golden Textile", "Xinjiang Daqo New Energy Co., Ltd."]),
+    activity_count=st.integers(0, 40),
+)
+def test_property_generated_entries_and_iors_screen_the_same(
+    baseline_pack: RulePack,
+    entry: EntryFiling,
+    ior: IorRecord | None,
+    shipper: str | None,
+    activity_count: int,
+) -> None:
+    if ior is not None:
+        ior = ior.model_copy(update={"ior_number": entry.ior_number})
+    if shipper is not None:
+        entry = entry.model_copy(update={"shipper_name": shipper, "shipper_country": "CN"})
+    compiled, python = _pair(baseline_pack, _REFERENCE)
+    activity = ActivityCounter()
+    for _ in range(activity_count):
+        activity.record(entry.ior_number, entry.filed_at)
+    a = compiled.screen(entry, ior, screened_at=FILED_AT, activity=activity)
+    b = python.screen(entry, ior, screened_at=FILED_AT, activity=activity)
+    _assert_same(a, b)
+
+
+@pytest.mark.parametrize(
+    ("entry", "ior"),
+    [
+        # Single-transaction bond below value + duties, and below 3x value with FDA goods.
+        (make_entry(bond={"type": "9", "amount_usd": 2.5}, entered_value_usd=0.5), make_ior()),
+        (
+            make_entry(
+                bond={"type": "9", "amount_usd": 10},
+                lines=[make_line(pga_codes=["FD1"])],
+                duties_taxes_fees_usd=None,
+            ),
+            make_ior(),
+        ),
+        # A foreign IOR's AD/CVD entry under a continuous bond, two cases on three lines.
+        (
+            make_entry(
+                entry_type="03",
+                lines=[
+                    make_line(line_number=1, adcvd_case="A570983001", entered_value_usd=1e6),
+                    make_line(line_number=2, adcvd_case="C570111002", entered_value_usd=0.1),
+                    make_line(line_number=3, adcvd_case="A570983001", entered_value_usd=0.2),
+                ],
+            ),
+            make_foreign_ior(continuous_bond={"amount_usd": 5e5}),
+        ),
+        # Informal entry over the limit with formal-only goods; self-filed foreign IOR.
+        (
+            make_entry(
+                entry_type="11",
+                broker_filer_code=None,
+                entered_value_usd=2_500.5,
+                lines=[make_line(hts="6109.10.0012"), make_line(line_number=2, hts="9999.10.0012")],
+            ),
+            make_foreign_ior(ctpat_tier=0),
+        ),
+        # Unregistered IOR, continuous bond claimed; a non-UTC filing time.
+        (make_entry(filed_at="2026-12-01T23:30:00.250-05:00"), None),
+        # A new IOR filing FDA goods far beyond its declared volume.
+        (
+            make_entry(lines=[make_line(pga_codes=["FD2"])]),
+            make_ior(registered_at="2026-11-20T00:00:00Z", expected_entries_per_year=12),
+        ),
+    ],
+)
+def test_hand_picked_edges_screen_the_same(
+    baseline_pack: RulePack, entry: EntryFiling, ior: IorRecord | None
+) -> None:
+    compiled, python = _pair(baseline_pack, _REFERENCE)
+    activity = ActivityCounter()
+    for _ in range(30):
+        activity.record(entry.ior_number, entry.filed_at)
+    a = compiled.screen(entry, ior, screened_at=FILED_AT, activity=activity)
+    b = python.screen(entry, ior, screened_at=FILED_AT, activity=activity)
+    _assert_same(a, b)
+    assert a.hits, "each edge case is chosen to make rules fire"
+
+
+@settings(max_examples=2_000)
+@given(amount=st.floats(min_value=0, max_value=1e13, allow_nan=False, allow_infinity=False))
+@example(amount=0.5)
+@example(amount=1.5)
+@example(amount=2.5)
+@example(amount=999_999.5)
+@example(amount=-0.0)
+@example(amount=1e12 + 0.5)
+def test_money_is_formatted_as_python_formats_it(amount: float) -> None:
+    assert NATIVE.NativeScreener.format_usd(amount) == f"${amount:,.0f}"
+
+
+@settings(max_examples=2_000)
+@given(
+    x=st.floats(min_value=-1e12, max_value=1e12, allow_nan=False),
+    y=st.sampled_from([86_400.0, 7.0, -3.5, 0.1]),
+)
+def test_float_floor_division_is_pythons(x: float, y: float) -> None:
+    got = NATIVE.NativeScreener.floor_div(x, y)
+    assert got == x // y
+    assert str(got) == str(x // y)  # the sign of a zero too
+
+
+@given(entry_number=s.entry_numbers, rate=st.floats(0, 1), revision=st.integers(0, 999))
+def test_sampling_and_decision_ids_are_pythons(
+    entry_number: str, rate: float, revision: int
+) -> None:
+    assert NATIVE.NativeScreener.is_exam_selected(entry_number, rate) == exam_selected(
+        entry_number, rate
+    )
+    assert NATIVE.NativeScreener.decision_id_of(
+        entry_number, revision, "2026.06-b", "x"
+    ) == decision_id(entry_number, revision, "2026.06-b", "x")
+
+
+def test_the_python_core_can_be_chosen_by_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(native.CORE_VARIABLE, "python")
+    assert native.load() is None
+    monkeypatch.setenv(native.CORE_VARIABLE, "native")
+    assert native.load() is NATIVE
+
+
+def test_a_non_utc_as_of_is_read_as_python_reads_it(baseline_pack: RulePack) -> None:
+    compiled, python = _pair(baseline_pack, _REFERENCE)
+    entry = make_entry()
+    ior = make_ior(registered_at="2026-11-30T00:00:00Z")
+    for hours in (-11, -5, 0, 5.5, 13):
+        zone = UTC if hours == 0 else datetime.now(UTC).astimezone().tzinfo
+        as_of = datetime(2026, 11, 30, 4, 59, 59, 999_999, tzinfo=UTC) + timedelta(hours=hours)
+        as_of = as_of.astimezone(zone)
+        a = compiled.screen(entry, ior, screened_at=FILED_AT, as_of=as_of)
+        b = python.screen(entry, ior, screened_at=FILED_AT, as_of=as_of)
+        _assert_same(a, b)
