@@ -108,10 +108,28 @@ def decode(model: type[M], data: bytes | str, *, max_bytes: int = MAX_MESSAGE_BY
     if len(data) > max_bytes:
         reason = f"is {len(data)} bytes, over the limit of {max_bytes}"
         raise InputRejected("oversized", (FieldError("(message)", reason),))
+    if model is _ENTRY_MODEL and _ENTRY_DECODER is not None and isinstance(data, bytes):
+        # The compiled decoder builds the same object for the common shape of a filing,
+        # and leaves everything else (errors included) to pydantic below.
+        entry: M | None = _ENTRY_DECODER.decode(data)
+        if entry is not None:
+            return entry
     try:
         return model.model_validate_json(data)
     except ValidationError as error:
         raise describe_validation_error(error) from None
+
+
+def _entry_decoder() -> tuple[type[BaseModel] | None, Any]:
+    # Imported here: the entry model and the native decoder both import this module's
+    # neighbours, and the codec must load without them.
+    from schemas.entry import EntryFiling
+    from schemas.native_decoder import ENTRY_DECODER
+
+    return EntryFiling, ENTRY_DECODER
+
+
+_ENTRY_MODEL, _ENTRY_DECODER = _entry_decoder()
 
 
 def _default(obj: Any) -> Any:

@@ -277,6 +277,37 @@ class Screener:
             basis=basis,
         )
 
+    def screen_encoded(
+        self,
+        entry: EntryFiling,
+        ior: IorRecord | None,
+        *,
+        screened_at: datetime,
+        as_of: datetime | None = None,
+        activity: ActivityView | None = None,
+        trigger: Trigger = "filed",
+        basis: str = "",
+    ) -> tuple[ScreeningDecision, bytes, bytes]:
+        """:meth:`screen`, with the decision's encoding and its audit event's
+        (``codec.encode(decision)`` and ``screened_event_bytes(decision)``): the native core
+        writes them while it builds the decision, which the hot paths use."""
+        native = self._native
+        if native is not None:
+            encoded: tuple[ScreeningDecision, bytes, bytes] = native.screen_encoded(
+                entry, ior, screened_at, as_of, activity, trigger, basis
+            )
+            return encoded
+        decision = self.screen_in_python(
+            entry,
+            ior,
+            screened_at=screened_at,
+            as_of=as_of,
+            activity=activity,
+            trigger=trigger,
+            basis=basis,
+        )
+        return decision, codec.encode(decision), screened_event_bytes(decision)
+
     def screen_in_python(
         self,
         entry: EntryFiling,

@@ -17,13 +17,16 @@ use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
+mod decode;
+mod json;
+
 use blake2::digest::{Update, VariableOutput};
 use blake2::Blake2bVar;
 use pyo3::exceptions::PyValueError;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{
-    PyDateAccess, PyDateTime, PyDelta, PyDeltaAccess, PyDict, PyString, PyTimeAccess, PyTuple,
+    PyBytes, PyDateAccess, PyDateTime, PyDelta, PyDeltaAccess, PyDict, PyString, PyTimeAccess, PyTuple,
     PyTzInfoAccess,
 };
 use rustc_hash::FxHashMap;
@@ -161,6 +164,12 @@ fn str_set(value: &Bound<'_, PyAny>) -> PyResult<HashSet<String>> {
 // --- the pack, compiled -----------------------------------------------------------------------
 
 struct RuleInfo {
+    // JSON fragments written into every hit: the quoted id, outcome and citation, and the
+    // cure escaped (it ends the reason).
+    rule_id_json: Vec<u8>,
+    outcome_json: Vec<u8>,
+    citation_json: Vec<u8>,
+    cure_json: Vec<u8>,
     rule_id: Py<PyString>,
     outcome: Py<PyString>,
     citation: Py<PyString>,
@@ -202,6 +211,10 @@ struct Profile {
     shown_ior_number: String,
     ior_number: Option<Py<PyAny>>,
     category: Py<PyAny>,
+    category_text: String,
+    failed_prong_texts: Vec<String>,
+    reading_text: String,
+    risk_tier_value: Option<i64>,
     is_foreign: bool,
     failed_prongs: Py<PyAny>,
     reading: Py<PyAny>,
@@ -363,7 +376,9 @@ struct NativeScreener {
     outcomes: [Py<PyAny>; 3],
     brokers: FxHashMap<String, i64>,
     watchlist: Option<Py<PyAny>>,
-    watchlist_memo: FxHashMap<(String, Option<String>), Py<PyTuple>>,
+    // name -> country ("" for none) -> matches; looked up without allocating.
+    watchlist_memo: FxHashMap<String, FxHashMap<String, Py<PyTuple>>>,
+    watchlist_memo_size: usize,
     describe_match: Py<PyAny>,
     rule_hit: Py<PyAny>,
     decision: Py<PyAny>,
@@ -375,6 +390,12 @@ struct NativeScreener {
     // The zone of the last stamp read and its offset in microseconds (fixed-offset zones only).
     last_zone: Option<(Py<PyAny>, i64)>,
     fixed_offset_zones: Vec<Py<PyAny>>,
+    // For the outputs' encoding: orjson (for what json.rs leaves to it) and the last
+    // screening time written (one per batch, shared by its decisions).
+    orjson_dumps: Py<PyAny>,
+    orjson_options: Py<PyAny>,
+    last_screened_at: Option<(Py<PyAny>, Vec<u8>)>,
+    outcome_texts: [String; 3],
 }
 
 fn params_of<'py>(rules: &Bound<'py, PyDict>, rule_id: &str) -> PyResult<Bound<'py, PyAny>> {
@@ -408,41 +429,329 @@ impl NativeScreener {
     /// naive time or a figure beyond 2**53 microseconds goes to Python.
     fn timestamp(&mut self, at: &Bound<'_, PyAny>) -> PyResult<f64> {
         let py = at.py();
-        let fallback = || -> PyResult<f64> { at.call_method0(intern!(py, "timestamp"))?.extract() };
-        let Ok(dt) = at.downcast::<PyDateTime>() else {
-            return fallback();
-        };
-        let Some(tz) = dt.get_tzinfo() else {
-            return fallback();
-        };
-        let offset_us = match &self.last_zone {
-            Some((zone, offset)) if zone.bind(py).is(&tz) => *offset,
-            _ => {
-                let fixed = self.fixed_offset_zones.iter().any(|t| tz.get_type().is(t.bind(py)));
-                let offset = tz.call_method1(intern!(py, "utcoffset"), (dt,))?;
-                let Ok(offset) = offset.downcast::<PyDelta>() else {
-                    return fallback();
-                };
-                let offset_us = (offset.get_days() as i64 * 86_400 + offset.get_seconds() as i64)
-                    * 1_000_000
-                    + offset.get_microseconds() as i64;
-                if !fixed {
-                    return fallback();
+        if let Ok(dt) = at.downcast::<PyDateTime>() {
+            if let Some(offset_us) = self.fixed_offset(dt)? {
+                let days =
+                    days_from_civil(dt.get_year() as i64, dt.get_month() as i64, dt.get_day() as i64);
+                let seconds = days * 86_400
+                    + dt.get_hour() as i64 * 3_600
+                    + dt.get_minute() as i64 * 60
+                    + dt.get_second() as i64;
+                let total_us = seconds * 1_000_000 + dt.get_microsecond() as i64 - offset_us;
+                if total_us.abs() < EXACT_MICROSECONDS {
+                    return Ok(total_us as f64 / 1e6);
                 }
-                self.last_zone = Some((tz.clone().into_any().unbind(), offset_us));
-                offset_us
             }
-        };
-        let days = days_from_civil(dt.get_year() as i64, dt.get_month() as i64, dt.get_day() as i64);
-        let seconds = days * 86_400
-            + dt.get_hour() as i64 * 3_600
-            + dt.get_minute() as i64 * 60
-            + dt.get_second() as i64;
-        let total_us = seconds * 1_000_000 + dt.get_microsecond() as i64 - offset_us;
-        if total_us.abs() >= EXACT_MICROSECONDS {
-            return fallback();
         }
-        Ok(total_us as f64 / 1e6)
+        at.call_method0(intern!(py, "timestamp"))?.extract()
+    }
+
+    /// The offset of an aware date-time in a fixed-offset zone, in microseconds; None for
+    /// a naive one or another kind of zone (its offset may change with the date).
+    fn fixed_offset(&mut self, dt: &Bound<'_, PyDateTime>) -> PyResult<Option<i64>> {
+        let py = dt.py();
+        let Some(tz) = dt.get_tzinfo() else {
+            return Ok(None);
+        };
+        if let Some((zone, offset)) = &self.last_zone {
+            if zone.bind(py).is(&tz) {
+                return Ok(Some(*offset));
+            }
+        }
+        if !self.fixed_offset_zones.iter().any(|t| tz.get_type().is(t.bind(py))) {
+            return Ok(None);
+        }
+        let offset = tz.call_method1(intern!(py, "utcoffset"), (dt,))?;
+        let Ok(offset) = offset.downcast::<PyDelta>() else {
+            return Ok(None);
+        };
+        let offset_us = (offset.get_days() as i64 * 86_400 + offset.get_seconds() as i64)
+            * 1_000_000
+            + offset.get_microseconds() as i64;
+        self.last_zone = Some((tz.into_any().unbind(), offset_us));
+        Ok(Some(offset_us))
+    }
+
+    fn push_datetime(&mut self, buf: &mut Vec<u8>, at: &Bound<'_, PyAny>) -> PyResult<()> {
+        if let Ok(dt) = at.downcast::<PyDateTime>() {
+            if let Some(offset_us) = self.fixed_offset(dt)? {
+                if let Some(text) = json::format_datetime(
+                    dt.get_year(),
+                    dt.get_month(),
+                    dt.get_day(),
+                    dt.get_hour(),
+                    dt.get_minute(),
+                    dt.get_second(),
+                    dt.get_microsecond(),
+                    offset_us,
+                ) {
+                    buf.push(b'"');
+                    buf.extend_from_slice(text.as_bytes());
+                    buf.push(b'"');
+                    return Ok(());
+                }
+            }
+        }
+        self.push_with_orjson(buf, at)
+    }
+
+    fn push_with_orjson(&self, buf: &mut Vec<u8>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let py = value.py();
+        let encoded = self.orjson_dumps.bind(py).call1((value, None::<()>, self.orjson_options.bind(py)))?;
+        buf.extend_from_slice(encoded.downcast::<PyBytes>()?.as_bytes());
+        Ok(())
+    }
+
+    fn push_float(&self, buf: &mut Vec<u8>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        match json::format_float(value.extract()?) {
+            Some(text) => buf.extend_from_slice(text.as_bytes()),
+            None => self.push_with_orjson(buf, value)?,
+        }
+        Ok(())
+    }
+
+    /// The decision, and with ``encode`` its encoding and its audit event's.
+    #[allow(clippy::too_many_arguments)]
+    fn screen_inner<'py>(
+        &mut self,
+        py: Python<'py>,
+        entry: &Bound<'py, PyAny>,
+        ior: &Bound<'py, PyAny>,
+        screened_at: &Bound<'py, PyAny>,
+        as_of: &Bound<'py, PyAny>,
+        activity: &Bound<'py, PyAny>,
+        trigger: &Bound<'py, PyAny>,
+        basis: &str,
+        encode: bool,
+    ) -> PyResult<(Bound<'py, PyAny>, Option<(Vec<u8>, Vec<u8>)>)> {
+        let d = fields(entry)?;
+        let names = self.names.clone();
+        let at = if as_of.is_none() { required(&d, names.filed_at.bind(py))? } else { as_of.clone() };
+        let at_ts = self.timestamp(&at)?;
+        let segment = self.bounds.partition_point(|bound| *bound <= at_ts);
+        let ior_number = required(&d, names.ior_number.bind(py))?.downcast_into::<PyString>()?;
+        let profile = self.profile(py, &ior_number, ior)?;
+        let entry_type_obj = required(&d, names.entry_type.bind(py))?.downcast_into::<PyString>()?;
+        let entry_type = entry_type_obj.to_str()?;
+        let plan = self.plan(py, segment, profile.registered, profile.is_foreign, entry_type)?;
+
+        let mut hits: Vec<(usize, String)> = Vec::new();
+        let mut worst = 0;
+        if !profile.ior_facts.is_empty() {
+            let in_force = self.ior_rules_in_force[segment];
+            for (rule, fact) in &profile.ior_facts {
+                if in_force[*rule] {
+                    hits.push((*rule, fact.clone()));
+                    worst = worst.max(self.rules[*rule].severity);
+                }
+            }
+        }
+        let entered_value_obj = required(&d, names.entered_value_usd.bind(py))?;
+        let entered_value: f64 = entered_value_obj.extract()?;
+        let activity = if activity.is_none() { None } else { Some(activity) };
+        let mut case = Case {
+            py,
+            entry: &d,
+            entry_type,
+            entered_value,
+            profile: &profile,
+            activity,
+            at: &at,
+            at_ts,
+            names: &names,
+            lines: None,
+        };
+        for &rule in plan.iter() {
+            if let Some(fact) = self.check(rule, &mut case)? {
+                hits.push((rule, fact));
+                worst = worst.max(self.rules[rule].severity);
+            }
+        }
+
+        let mut hit_objects = Vec::with_capacity(hits.len());
+        let mut reason = String::with_capacity(512);
+        for (rule, fact) in &hits {
+            let info = &self.rules[*rule];
+            reason.clear();
+            reason.push_str(fact);
+            reason.push(' ');
+            reason.push_str(&info.cure);
+            hit_objects.push(self.rule_hit.bind(py).call1((
+                info.rule_id.bind(py),
+                info.outcome.bind(py),
+                PyString::new(py, &reason),
+                info.citation.bind(py),
+            ))?);
+        }
+        let entry_number = required(&d, names.entry_number.bind(py))?.downcast_into::<PyString>()?;
+        let revision = required(&d, names.revision.bind(py))?;
+        let id = decision_id(entry_number.to_str()?, revision.extract()?, &self.version_text, basis);
+        let ior_hash = if self.hash_iors {
+            self.screener.bind(py).call_method1(intern!(py, "ior_hash"), (&ior_number,))?
+        } else {
+            py.None().into_bound(py)
+        };
+        let none = py.None().into_bound(py);
+        let port_code = required(&d, names.port_code.bind(py))?;
+        let broker = field(&d, names.broker_filer_code.bind(py))?;
+        let filed_at = required(&d, names.filed_at.bind(py))?;
+        let encoded = if encode {
+            let ior_hash_text: Option<String> = ior_hash.extract()?;
+            let broker_text: Option<String> = broker.as_ref().map(|b| b.extract()).transpose()?;
+            let outcome = self.outcome_texts[worst].clone();
+            let trigger_text: String = trigger.extract()?;
+            let entry_number_text = entry_number.to_str()?;
+            let mut out = Vec::with_capacity(1024);
+            out.extend_from_slice(b"{\"decision_id\":\"");
+            out.extend_from_slice(id.as_bytes());
+            out.extend_from_slice(b"\",\"entry_number\":");
+            json::push_str(&mut out, entry_number_text);
+            json::push_key(&mut out, ",\"entry_revision");
+            json::push_int(&mut out, revision.extract()?);
+            json::push_key(&mut out, ",\"entry_type");
+            json::push_str(&mut out, entry_type);
+            json::push_key(&mut out, ",\"port_code");
+            json::push_str(&mut out, port_code.extract::<&str>()?);
+            json::push_key(&mut out, ",\"ior_number");
+            json::push_str(&mut out, &profile.shown_ior_number);
+            json::push_key(&mut out, ",\"ior_number_hash");
+            json::push_opt_str(&mut out, ior_hash_text.as_deref());
+            json::push_key(&mut out, ",\"broker_filer_code");
+            json::push_opt_str(&mut out, broker_text.as_deref());
+            json::push_key(&mut out, ",\"entered_value_usd");
+            self.push_float(&mut out, &entered_value_obj)?;
+            json::push_key(&mut out, ",\"outcome");
+            json::push_str(&mut out, &outcome);
+            out.extend_from_slice(b",\"hits\":[");
+            for (i, (rule, reason)) in hits.iter().enumerate() {
+                let info = &self.rules[*rule];
+                out.extend_from_slice(if i == 0 { b"{" } else { b",{" });
+                json::push_key(&mut out, "\"rule_id");
+                out.extend_from_slice(&info.rule_id_json);
+                json::push_key(&mut out, ",\"outcome");
+                out.extend_from_slice(&info.outcome_json);
+                json::push_key(&mut out, ",\"reason");
+                // the reason is the fact, a space and the cure (escaped once, at start-up)
+                json::push_str(&mut out, reason);
+                out.pop();
+                out.push(b' ');
+                out.extend_from_slice(&info.cure_json);
+                out.push(b'"');
+                json::push_key(&mut out, ",\"citation");
+                out.extend_from_slice(&info.citation_json);
+                out.push(b'}');
+            }
+            out.push(b']');
+            json::push_key(&mut out, ",\"rule_pack_version");
+            json::push_str(&mut out, &self.version_text);
+            json::push_key(&mut out, ",\"ior_classification");
+            json::push_str(&mut out, &profile.category_text);
+            out.extend_from_slice(b",\"failed_prongs\":[");
+            for (i, prong) in profile.failed_prong_texts.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                json::push_str(&mut out, prong);
+            }
+            out.push(b']');
+            json::push_key(&mut out, ",\"classification_reading");
+            json::push_str(&mut out, &profile.reading_text);
+            json::push_key(&mut out, ",\"risk_tier");
+            match profile.risk_tier_value {
+                Some(tier) => json::push_int(&mut out, tier),
+                None => out.extend_from_slice(b"null"),
+            }
+            json::push_key(&mut out, ",\"filed_at");
+            self.push_datetime(&mut out, &filed_at)?;
+            json::push_key(&mut out, ",\"screened_at");
+            let screened_text = self.screened_at_text(screened_at)?;
+            out.extend_from_slice(&screened_text);
+            json::push_key(&mut out, ",\"trigger");
+            json::push_str(&mut out, &trigger_text);
+            out.push(b'}');
+
+            let mut audit = Vec::with_capacity(512);
+            audit.extend_from_slice(b"{\"event_id\":\"");
+            audit.extend_from_slice(id.as_bytes());
+            audit.extend_from_slice(b"-screened\",\"event_type\":");
+            json::push_str(
+                &mut audit,
+                if trigger_text == "filed" { "EntryScreened" } else { "EntryRescreened" },
+            );
+            json::push_key(&mut audit, ",\"subject");
+            json::push_str(&mut audit, entry_number_text);
+            json::push_key(&mut audit, ",\"occurred_at");
+            audit.extend_from_slice(&screened_text);
+            json::push_key(&mut audit, ",\"ior_number");
+            json::push_str(&mut audit, &profile.shown_ior_number);
+            json::push_key(&mut audit, ",\"decision_id");
+            json::push_str(&mut audit, &id);
+            json::push_key(&mut audit, ",\"outcome");
+            json::push_str(&mut audit, &outcome);
+            audit.extend_from_slice(b",\"rule_ids\":[");
+            for (i, (rule, _)) in hits.iter().enumerate() {
+                if i > 0 {
+                    audit.push(b',');
+                }
+                audit.extend_from_slice(&self.rules[*rule].rule_id_json);
+            }
+            audit.push(b']');
+            json::push_key(&mut audit, ",\"rule_pack_version");
+            json::push_str(&mut audit, &self.version_text);
+            json::push_key(&mut audit, ",\"details\":{\"ior_classification");
+            json::push_str(&mut audit, &profile.category_text);
+            json::push_key(&mut audit, ",\"risk_tier");
+            match profile.risk_tier_value {
+                Some(tier) => json::push_int(&mut audit, tier),
+                None => audit.extend_from_slice(b"null"),
+            }
+            json::push_key(&mut audit, ",\"trigger");
+            json::push_str(&mut audit, &trigger_text);
+            audit.extend_from_slice(b"}}");
+            Some((out, audit))
+        } else {
+            None
+        };
+        let args = PyTuple::new(
+            py,
+            [
+                PyString::new(py, &id).into_any(),
+                entry_number.into_any(),
+                revision,
+                entry_type_obj.clone().into_any(),
+                port_code,
+                PyString::new(py, &profile.shown_ior_number).into_any(),
+                ior_hash,
+                broker.unwrap_or_else(|| none.clone()),
+                entered_value_obj,
+                self.outcomes[worst].bind(py).clone(),
+                PyTuple::new(py, hit_objects)?.into_any(),
+                self.version.bind(py).clone(),
+                profile.category.bind(py).clone(),
+                profile.failed_prongs.bind(py).clone(),
+                profile.reading.bind(py).clone(),
+                profile.risk_tier.bind(py).clone(),
+                filed_at,
+                screened_at.clone(),
+                trigger.clone(),
+            ],
+        )?;
+        Ok((self.decision.bind(py).call1(args)?, encoded))
+    }
+
+    /// The screening time as JSON, written once per batch (every decision of a batch shares
+    /// the same object).
+    fn screened_at_text(&mut self, screened_at: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+        let py = screened_at.py();
+        if let Some((last, text)) = &self.last_screened_at {
+            if last.bind(py).is(screened_at) {
+                return Ok(text.clone());
+            }
+        }
+        let mut text = Vec::with_capacity(32);
+        self.push_datetime(&mut text, screened_at)?;
+        self.last_screened_at = Some((screened_at.clone().unbind(), text.clone()));
+        Ok(text)
     }
 
     fn profile<'py>(
@@ -497,6 +806,10 @@ impl NativeScreener {
             registered,
             shown_ior_number: p.getattr("shown_ior_number")?.extract()?,
             ior_number: record_number,
+            category_text: category.extract()?,
+            failed_prong_texts: classification.getattr("failed_prongs")?.extract()?,
+            reading_text: classification.getattr("reading")?.extract()?,
+            risk_tier_value: risk_tier.bind(py).extract()?,
             category: category.unbind(),
             is_foreign,
             failed_prongs: classification.getattr("failed_prongs")?.unbind(),
@@ -561,9 +874,12 @@ impl NativeScreener {
         name: &Bound<'py, PyString>,
         country: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyTuple>> {
-        let country_text = country.map(|c| c.extract::<String>()).transpose()?;
-        let key = (name.to_str()?.to_owned(), country_text);
-        if let Some(found) = self.watchlist_memo.get(&key) {
+        let country_text = match country {
+            Some(c) => c.downcast::<PyString>()?.to_str()?,
+            None => "",
+        };
+        let name_text = name.to_str()?;
+        if let Some(found) = self.watchlist_memo.get(name_text).and_then(|m| m.get(country_text)) {
             return Ok(found.bind(py).clone());
         }
         let country_arg = match country {
@@ -581,10 +897,15 @@ impl NativeScreener {
                 ),
             )?
             .downcast_into::<PyTuple>()?;
-        if self.watchlist_memo.len() >= WATCHLIST_MEMO_LIMIT {
+        if self.watchlist_memo_size >= WATCHLIST_MEMO_LIMIT {
             self.watchlist_memo.clear();
+            self.watchlist_memo_size = 0;
         }
-        self.watchlist_memo.insert(key, found.clone().unbind());
+        self.watchlist_memo
+            .entry(name_text.to_owned())
+            .or_default()
+            .insert(country_text.to_owned(), found.clone().unbind());
+        self.watchlist_memo_size += 1;
         Ok(found)
     }
 
@@ -962,14 +1283,22 @@ fn risk_tier_exam(case: &Case<'_, '_>, rate: f64) -> PyResult<Option<String>> {
 }
 
 fn decision_id(entry_number: &str, revision: i64, pack_version: &str, basis: &str) -> String {
-    let text = format!("{entry_number}|{revision}|{pack_version}|{basis}");
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut hasher = Blake2bVar::new(16).expect("16 bytes is a valid BLAKE2b size");
-    hasher.update(text.as_bytes());
+    // f"{entry_number}|{revision}|{pack_version}|{basis}", fed in pieces
+    hasher.update(entry_number.as_bytes());
+    hasher.update(b"|");
+    hasher.update(revision.to_string().as_bytes());
+    hasher.update(b"|");
+    hasher.update(pack_version.as_bytes());
+    hasher.update(b"|");
+    hasher.update(basis.as_bytes());
     let mut digest = [0u8; 16];
     hasher.finalize_variable(&mut digest).expect("the buffer has the digest's size");
     let mut hex = String::with_capacity(32);
     for byte in digest {
-        write!(hex, "{byte:02x}").expect("writing to a String");
+        hex.push(HEX[(byte >> 4) as usize] as char);
+        hex.push(HEX[(byte & 0xf) as usize] as char);
     }
     hex
 }
@@ -997,7 +1326,16 @@ impl NativeScreener {
             let rule = active
                 .get_item(rule_id)?
                 .ok_or_else(|| PyValueError::new_err(format!("the screener has no rule {rule_id}")))?;
+            let outcome_text: String = rule.getattr("outcome")?.extract()?;
+            let citation_text: String = rule.getattr("citation")?.extract()?;
+            let cure_text: String = rule.getattr("cure")?.extract()?;
+            let mut cure_json = Vec::new();
+            json::push_str(&mut cure_json, &cure_text);
             rules.push(RuleInfo {
+                rule_id_json: json::quoted(rule_id),
+                outcome_json: json::quoted(&outcome_text),
+                citation_json: json::quoted(&citation_text),
+                cure_json: cure_json[1..cure_json.len() - 1].to_vec(),
                 rule_id: PyString::new(py, rule_id).unbind(),
                 outcome: rule.getattr("outcome")?.downcast_into::<PyString>()?.unbind(),
                 citation: rule.getattr("citation")?.downcast_into::<PyString>()?.unbind(),
@@ -1072,6 +1410,7 @@ impl NativeScreener {
             brokers,
             watchlist,
             watchlist_memo: FxHashMap::default(),
+            watchlist_memo_size: 0,
             describe_match: py.import("screening.rules")?.getattr("describe_match")?.unbind(),
             rule_hit: decision_module.getattr("RuleHit")?.unbind(),
             decision: decision_module.getattr("ScreeningDecision")?.unbind(),
@@ -1080,6 +1419,14 @@ impl NativeScreener {
             plans: FxHashMap::default(),
             names: Arc::new(Names::new(py)),
             last_zone: None,
+            orjson_dumps: py.import("orjson")?.getattr("dumps")?.unbind(),
+            orjson_options: py.import("orjson")?.getattr("OPT_UTC_Z")?.unbind(),
+            last_screened_at: None,
+            outcome_texts: [
+                outcomes.get_item(0)?.extract()?,
+                outcomes.get_item(1)?.extract()?,
+                outcomes.get_item(2)?.extract()?,
+            ],
             fixed_offset_zones: vec![
                 py.import("datetime")?.getattr("timezone")?.unbind(),
                 py.import("pydantic_core")?.getattr("TzInfo")?.unbind(),
@@ -1101,95 +1448,43 @@ impl NativeScreener {
         trigger: &Bound<'py, PyAny>,
         basis: &str,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let d = fields(entry)?;
-        let names = self.names.clone();
-        let at = if as_of.is_none() { required(&d, names.filed_at.bind(py))? } else { as_of.clone() };
-        let at_ts = self.timestamp(&at)?;
-        let segment = self.bounds.partition_point(|bound| *bound <= at_ts);
-        let ior_number = required(&d, names.ior_number.bind(py))?.downcast_into::<PyString>()?;
-        let profile = self.profile(py, &ior_number, ior)?;
-        let entry_type_obj = required(&d, names.entry_type.bind(py))?.downcast_into::<PyString>()?;
-        let entry_type = entry_type_obj.to_str()?;
-        let plan = self.plan(py, segment, profile.registered, profile.is_foreign, entry_type)?;
+        let (decision, _) =
+            self.screen_inner(py, entry, ior, screened_at, as_of, activity, trigger, basis, false)?;
+        Ok(decision)
+    }
 
-        let mut hits: Vec<(usize, String)> = Vec::new();
-        let mut worst = 0;
-        if !profile.ior_facts.is_empty() {
-            let in_force = self.ior_rules_in_force[segment];
-            for (rule, fact) in &profile.ior_facts {
-                if in_force[*rule] {
-                    hits.push((*rule, fact.clone()));
-                    worst = worst.max(self.rules[*rule].severity);
-                }
-            }
-        }
-        let entered_value_obj = required(&d, names.entered_value_usd.bind(py))?;
-        let entered_value: f64 = entered_value_obj.extract()?;
-        let activity = if activity.is_none() { None } else { Some(activity) };
-        let mut case = Case {
-            py,
-            entry: &d,
-            entry_type,
-            entered_value,
-            profile: &profile,
-            activity,
-            at: &at,
-            at_ts,
-            names: &names,
-            lines: None,
-        };
-        for &rule in plan.iter() {
-            if let Some(fact) = self.check(rule, &mut case)? {
-                hits.push((rule, fact));
-                worst = worst.max(self.rules[rule].severity);
-            }
-        }
+    /// `Screener.screen_encoded`: the decision with its encoding and its audit event's, as
+    /// `codec.encode` and `screened_event_bytes` would write them.
+    #[pyo3(signature = (entry, ior, screened_at, as_of, activity, trigger, basis))]
+    #[allow(clippy::too_many_arguments)]
+    fn screen_encoded<'py>(
+        &mut self,
+        py: Python<'py>,
+        entry: &Bound<'py, PyAny>,
+        ior: &Bound<'py, PyAny>,
+        screened_at: &Bound<'py, PyAny>,
+        as_of: &Bound<'py, PyAny>,
+        activity: &Bound<'py, PyAny>,
+        trigger: &Bound<'py, PyAny>,
+        basis: &str,
+    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
+        let (decision, encoded) =
+            self.screen_inner(py, entry, ior, screened_at, as_of, activity, trigger, basis, true)?;
+        let (out, audit) = encoded.expect("asked for");
+        Ok((decision, PyBytes::new(py, &out), PyBytes::new(py, &audit)))
+    }
 
-        let mut hit_objects = Vec::with_capacity(hits.len());
-        for (rule, fact) in hits {
-            let info = &self.rules[rule];
-            let reason = PyString::new(py, &format!("{fact} {}", info.cure));
-            hit_objects.push(self.rule_hit.bind(py).call1((
-                info.rule_id.bind(py),
-                info.outcome.bind(py),
-                reason,
-                info.citation.bind(py),
-            ))?);
-        }
-        let entry_number = required(&d, names.entry_number.bind(py))?.downcast_into::<PyString>()?;
-        let revision = required(&d, names.revision.bind(py))?;
-        let id = decision_id(entry_number.to_str()?, revision.extract()?, &self.version_text, basis);
-        let ior_hash = if self.hash_iors {
-            self.screener.bind(py).call_method1(intern!(py, "ior_hash"), (&ior_number,))?
-        } else {
-            py.None().into_bound(py)
-        };
-        let none = py.None().into_bound(py);
-        let args = PyTuple::new(
-            py,
-            [
-                PyString::new(py, &id).into_any(),
-                entry_number.into_any(),
-                revision,
-                entry_type_obj.clone().into_any(),
-                required(&d, names.port_code.bind(py))?,
-                PyString::new(py, &profile.shown_ior_number).into_any(),
-                ior_hash,
-                field(&d, names.broker_filer_code.bind(py))?.unwrap_or_else(|| none.clone()),
-                entered_value_obj,
-                self.outcomes[worst].bind(py).clone(),
-                PyTuple::new(py, hit_objects)?.into_any(),
-                self.version.bind(py).clone(),
-                profile.category.bind(py).clone(),
-                profile.failed_prongs.bind(py).clone(),
-                profile.reading.bind(py).clone(),
-                profile.risk_tier.bind(py).clone(),
-                required(&d, names.filed_at.bind(py))?,
-                screened_at.clone(),
-                trigger.clone(),
-            ],
-        )?;
-        self.decision.bind(py).call1(args)
+    /// Exposed for the tests: a float and a date-time as the outputs write them.
+    #[staticmethod]
+    fn format_float(value: f64) -> Option<String> {
+        json::format_float(value)
+    }
+
+    #[staticmethod]
+    fn json_string(text: &str) -> Vec<u8> {
+        let mut out = Vec::new();
+        json::push_str(&mut out, text);
+        out
     }
 
     /// The rule ids this module implements, in catalogue order.
@@ -1223,6 +1518,7 @@ impl NativeScreener {
 #[pymodule]
 fn screening_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<NativeScreener>()?;
+    m.add_class::<decode::EntryDecoder>()?;
     m.add("RULE_IDS", RULE_IDS.to_vec())?;
     Ok(())
 }

@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import os
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
+
+import orjson
 
 import pytest
 from hypothesis import example, given, settings
@@ -51,17 +54,35 @@ if native.NATIVE is None:
 NATIVE: Any = native.NATIVE
 
 
-def _pair(pack: RulePack, reference: ReferenceData, **kwargs: Any) -> tuple[Screener, Screener]:
-    compiled = Screener(pack, reference, **kwargs)
-    python = Screener(pack, reference, native=False, **kwargs)
-    assert (compiled.core, python.core) == ("native", "python")
-    return compiled, python
-
-
 def _assert_same(compiled: ScreeningDecision, python: ScreeningDecision) -> None:
     assert compiled == python
     assert codec.encode(compiled) == codec.encode(python)
     assert screened_event_bytes(compiled) == screened_event_bytes(python)
+
+
+class _Both:
+    """Screens with both cores, through ``screen`` and ``screen_encoded``, and compares."""
+
+    def __init__(self, compiled: Screener, python: Screener) -> None:
+        self.compiled, self.python = compiled, python
+
+    def screen(self, entry: EntryFiling, ior: IorRecord | None, **kwargs: Any) -> ScreeningDecision:
+        a = self.compiled.screen(entry, ior, **kwargs)
+        b = self.python.screen(entry, ior, **kwargs)
+        _assert_same(a, b)
+        decision, encoded, audit = self.compiled.screen_encoded(entry, ior, **kwargs)
+        assert decision == b
+        assert encoded == codec.encode(b)
+        assert audit == screened_event_bytes(b)
+        assert self.python.screen_encoded(entry, ior, **kwargs) == (b, encoded, audit)
+        return a
+
+
+def _pair(pack: RulePack, reference: ReferenceData, **kwargs: Any) -> _Both:
+    compiled = Screener(pack, reference, **kwargs)
+    python = Screener(pack, reference, native=False, **kwargs)
+    assert (compiled.core, python.core) == ("native", "python")
+    return _Both(compiled, python)
 
 
 @pytest.fixture(scope="module")
@@ -84,17 +105,14 @@ def test_a_generated_feed_gets_the_same_decisions_from_both_cores(
     generated: tuple[list[EntryFiling], dict[str, IorRecord], ReferenceData],
 ) -> None:
     entries, table, reference = generated
-    compiled, python = _pair(baseline_pack, reference)
-    activity_c, activity_p = ActivityCounter(), ActivityCounter()
+    both = _pair(baseline_pack, reference)
+    activity = ActivityCounter()
     screened_at = datetime(2026, 12, 2, tzinfo=UTC)
     rules_hit = set()
     for entry in entries:
         ior = table.get(entry.ior_number)
-        activity_c.record(entry.ior_number, entry.filed_at)
-        activity_p.record(entry.ior_number, entry.filed_at)
-        a = compiled.screen(entry, ior, screened_at=screened_at, activity=activity_c)
-        b = python.screen(entry, ior, screened_at=screened_at, activity=activity_p)
-        _assert_same(a, b)
+        activity.record(entry.ior_number, entry.filed_at)
+        a = both.screen(entry, ior, screened_at=screened_at, activity=activity)
         rules_hit.update(a.rule_ids)
     # The feed is only a fair comparison if it makes most rules fire.
     assert len(rules_hit) >= 15, sorted(rules_hit)
@@ -114,12 +132,10 @@ def test_every_segment_of_the_pack_screens_the_same(
     as_of: datetime,
 ) -> None:
     entries, table, reference = generated
-    compiled, python = _pair(baseline_pack, reference)
+    both = _pair(baseline_pack, reference)
     for entry in entries[:800]:
         ior = table.get(entry.ior_number)
-        a = compiled.screen(entry, ior, screened_at=as_of, as_of=as_of, trigger="registry_change")
-        b = python.screen(entry, ior, screened_at=as_of, as_of=as_of, trigger="registry_change")
-        _assert_same(a, b)
+        a = both.screen(entry, ior, screened_at=as_of, as_of=as_of, trigger="registry_change")
 
 
 def test_changed_parameters_a_reference_swap_and_hashed_iors_screen_the_same(
@@ -139,7 +155,7 @@ def test_changed_parameters_a_reference_swap_and_hashed_iors_screen_the_same(
             "STRAW-IOR.recent_registration_days=3650",
         ),
     )
-    compiled, python = _pair(pack, reference, ior_hash_key=b"k" * 32)
+    both = _pair(pack, reference, ior_hash_key=b"k" * 32)
     smaller = ReferenceData(
         {code: make_broker(filer_code=code, ctpat_tier=2) for code in list(reference.brokers)[:5]},
         WatchlistIndex(),
@@ -147,13 +163,11 @@ def test_changed_parameters_a_reference_swap_and_hashed_iors_screen_the_same(
     activity = ActivityCounter()
     for number, entry in enumerate(entries[:1500]):
         if number == 700:
-            compiled.reference = smaller
-            python.reference = smaller
+            both.compiled.reference = smaller
+            both.python.reference = smaller
         activity.record(entry.ior_number, entry.filed_at)
         ior = table.get(entry.ior_number)
-        a = compiled.screen(entry, ior, screened_at=FILED_AT, activity=activity, basis="r1")
-        b = python.screen(entry, ior, screened_at=FILED_AT, activity=activity, basis="r1")
-        _assert_same(a, b)
+        a = both.screen(entry, ior, screened_at=FILED_AT, activity=activity, basis="r1")
 
 
 _REFERENCE = ReferenceData(
@@ -180,13 +194,11 @@ def test_property_generated_entries_and_iors_screen_the_same(
         ior = ior.model_copy(update={"ior_number": entry.ior_number})
     if shipper is not None:
         entry = entry.model_copy(update={"shipper_name": shipper, "shipper_country": "CN"})
-    compiled, python = _pair(baseline_pack, _REFERENCE)
+    both = _pair(baseline_pack, _REFERENCE)
     activity = ActivityCounter()
     for _ in range(activity_count):
         activity.record(entry.ior_number, entry.filed_at)
-    a = compiled.screen(entry, ior, screened_at=FILED_AT, activity=activity)
-    b = python.screen(entry, ior, screened_at=FILED_AT, activity=activity)
-    _assert_same(a, b)
+    a = both.screen(entry, ior, screened_at=FILED_AT, activity=activity)
 
 
 @pytest.mark.parametrize(
@@ -236,13 +248,11 @@ def test_property_generated_entries_and_iors_screen_the_same(
 def test_hand_picked_edges_screen_the_same(
     baseline_pack: RulePack, entry: EntryFiling, ior: IorRecord | None
 ) -> None:
-    compiled, python = _pair(baseline_pack, _REFERENCE)
+    both = _pair(baseline_pack, _REFERENCE)
     activity = ActivityCounter()
     for _ in range(30):
         activity.record(entry.ior_number, entry.filed_at)
-    a = compiled.screen(entry, ior, screened_at=FILED_AT, activity=activity)
-    b = python.screen(entry, ior, screened_at=FILED_AT, activity=activity)
-    _assert_same(a, b)
+    a = both.screen(entry, ior, screened_at=FILED_AT, activity=activity)
     assert a.hits, "each edge case is chosen to make rules fire"
 
 
@@ -289,13 +299,49 @@ def test_the_python_core_can_be_chosen_by_environment(monkeypatch: pytest.Monkey
 
 
 def test_a_non_utc_as_of_is_read_as_python_reads_it(baseline_pack: RulePack) -> None:
-    compiled, python = _pair(baseline_pack, _REFERENCE)
+    both = _pair(baseline_pack, _REFERENCE)
     entry = make_entry()
     ior = make_ior(registered_at="2026-11-30T00:00:00Z")
     for hours in (-11, -5, 0, 5.5, 13):
         zone = UTC if hours == 0 else datetime.now(UTC).astimezone().tzinfo
         as_of = datetime(2026, 11, 30, 4, 59, 59, 999_999, tzinfo=UTC) + timedelta(hours=hours)
         as_of = as_of.astimezone(zone)
-        a = compiled.screen(entry, ior, screened_at=FILED_AT, as_of=as_of)
-        b = python.screen(entry, ior, screened_at=FILED_AT, as_of=as_of)
-        _assert_same(a, b)
+        a = both.screen(entry, ior, screened_at=FILED_AT, as_of=as_of)
+
+
+@settings(max_examples=3_000)
+@given(value=st.floats(allow_nan=False, allow_infinity=False))
+@example(value=1e15 - 0.5)
+@example(value=1e-4)
+@example(value=0.1 + 0.2)
+@example(value=-0.0)
+def test_floats_are_written_as_orjson_writes_them_or_left_to_it(value: float) -> None:
+    text = NATIVE.NativeScreener.format_float(value)
+    if text is not None:
+        assert text.encode() == orjson.dumps(value)
+
+
+@settings(max_examples=1_000)
+@given(text=st.text())
+@example(text='\x00\x08\t\n\x0b\x0c\r\x1f\x7f"\\/é\u2028😀')
+def test_strings_are_escaped_as_orjson_escapes_them(text: str) -> None:
+    assert NATIVE.NativeScreener.json_string(text) == orjson.dumps(text)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    at=st.datetimes(
+        min_value=datetime(1, 1, 1),
+        timezones=st.sampled_from(
+            [UTC, timezone(timedelta(hours=-5)), timezone(timedelta(hours=5, minutes=45))]
+            + [timezone(timedelta(seconds=30)), ZoneInfo("America/New_York")]
+        ),
+    )
+)
+def test_time_stamps_are_written_and_read_as_python_does(
+    baseline_pack: RulePack, at: datetime
+) -> None:
+    """The filing time is written into the decision and read as the entry's ``as_of``."""
+    both = _pair(baseline_pack, _REFERENCE)
+    entry = make_entry().model_copy(update={"filed_at": at})
+    both.screen(entry, make_ior(), screened_at=at)
