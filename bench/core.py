@@ -63,34 +63,43 @@ def main() -> None:
     native_screener = Screener(load_rule_pack(), reference)
     if native_screener.core == "native":
         cores = {"native": native_screener, **cores}
-    stage_names = ("decode", "activity", "screen+encode")
+    stage_names = ("screen_message",)
     stages = {core: {name: [] for name in stage_names} for core in cores}
     totals: dict[str, list[float]] = {core: [] for core in cores}
     now = datetime.now(UTC)
     clock = time.perf_counter
+    lookup = table.get
     for _ in range(args.rounds):
         for core, screener in cores.items():
             activity = ActivityCounter()
-            spent = dict.fromkeys(stage_names, 0.0)
             began = clock()
+            # What the worker does per message: decode and validate, look the IOR up, count
+            # the entry, screen it, and write the decision's and the audit event's JSON.
+            for line in lines:
+                screener.screen_message(line, lookup, screened_at=now, activity=activity)
+            elapsed = clock() - began
+            totals[core].append(elapsed / len(lines) * 1e6)
+            stages[core]["screen_message"].append(elapsed / len(lines) * 1e6)
+        # Where the time goes, per stage (timed separately: the clock calls cost time too).
+        for core, screener in cores.items():
+            activity = ActivityCounter()
+            spent = dict.fromkeys(("decode", "activity", "screen+encode"), 0.0)
+            compiled = core == "native"
             for line in lines:
                 t0 = clock()
-                entry = codec.decode(EntryFiling, line)
+                entry = codec.decode(EntryFiling, line, compiled=compiled)
                 t1 = clock()
                 activity.record(entry.ior_number, entry.filed_at)
                 t2 = clock()
-                # The decision, its encoding and its audit event's, as the worker writes them.
                 screener.screen_encoded(
-                    entry, table.get(entry.ior_number), screened_at=now, activity=activity
+                    entry, lookup(entry.ior_number), screened_at=now, activity=activity
                 )
                 t3 = clock()
                 spent["decode"] += t1 - t0
                 spent["activity"] += t2 - t1
                 spent["screen+encode"] += t3 - t2
-            elapsed = clock() - began
-            totals[core].append(elapsed / len(lines) * 1e6)
             for name, seconds in spent.items():
-                stages[core][name].append(seconds / len(lines) * 1e6)
+                stages[core].setdefault(name, []).append(seconds / len(lines) * 1e6)
 
     print(
         f"entries={len(lines)} mean_lines={mean_lines:.2f} mean_bytes={mean_bytes:.0f} "
@@ -103,7 +112,11 @@ def main() -> None:
         rounds = ", ".join(f"{t:.1f}" for t in totals[core])
         total = statistics.median(totals[core])
         print(f"    {'total':<14} {total:6.2f} us/entry (rounds: {rounds})")
-    print("  (timer overhead is in the totals, not in the stages)")
+    print(
+        "  (screen_message: the whole path as the worker runs it, the figure that counts; the\n"
+        "   stages below it go through the models and are timed one by one, for where the time\n"
+        "   goes: the native path skips building the entry's model altogether)"
+    )
     first = next(iter(cores))
     if first != "python":
         ratio = statistics.median(totals["python"]) / statistics.median(totals[first])

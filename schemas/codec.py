@@ -103,12 +103,25 @@ def describe_validation_error(error: ValidationError) -> InputRejected:
     return InputRejected("invalid", errors)
 
 
-def decode(model: type[M], data: bytes | str, *, max_bytes: int = MAX_MESSAGE_BYTES) -> M:
-    """Validate one JSON message into ``model`` or raise :class:`InputRejected`."""
+def decode(
+    model: type[M],
+    data: bytes | str,
+    *,
+    max_bytes: int = MAX_MESSAGE_BYTES,
+    compiled: bool = True,
+) -> M:
+    """Validate one JSON message into ``model`` or raise :class:`InputRejected`.
+
+    ``compiled=False`` keeps the native entry decoder out (to compare, or to rule it out)."""
     if len(data) > max_bytes:
         reason = f"is {len(data)} bytes, over the limit of {max_bytes}"
         raise InputRejected("oversized", (FieldError("(message)", reason),))
-    if model is _ENTRY_MODEL and _ENTRY_DECODER is not None and isinstance(data, bytes):
+    if (
+        compiled
+        and model is _ENTRY_MODEL
+        and _ENTRY_DECODER is not None
+        and isinstance(data, bytes)
+    ):
         # The compiled decoder builds the same object for the common shape of a filing,
         # and leaves everything else (errors included) to pydantic below.
         entry: M | None = _ENTRY_DECODER.decode(data)

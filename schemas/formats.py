@@ -527,7 +527,10 @@ def canonical_entry_type(raw: str) -> str:
     return value
 
 
-_ADCVD = re.compile(r"([AC])-?([0-9]{3})-?([0-9]{3})(?:-?([0-9]{3}))?")
+# Case type, country, case number, and the optional company suffix (the native decoder
+# reads the same pattern, anchored).
+ADCVD_CASE_FORM: Final = r"([AC])-?([0-9]{3})-?([0-9]{3})(?:-?([0-9]{3}))?"
+_ADCVD = re.compile(ADCVD_CASE_FORM)
 
 
 def canonical_adcvd_case(raw: str) -> str:

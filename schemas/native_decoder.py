@@ -39,9 +39,7 @@ def field_rules(*models: type[BaseModel]) -> dict[str, dict[str, Any]]:
     rules: dict[str, dict[str, Any]] = {}
     for model in models:
         for name, spec in model.model_json_schema()["properties"].items():
-            branch = next(
-                (b for b in spec.get("anyOf", [spec]) if b.get("type") != "null"), spec
-            )
+            branch = next((b for b in spec.get("anyOf", [spec]) if b.get("type") != "null"), spec)
             rule = {key: branch[key] for key in _RULE_KEYS if key in branch}
             items = branch.get("items")
             if isinstance(items, dict):
@@ -63,7 +61,7 @@ def load() -> Any:
         EntryLine,
         Bond,
         field_rules(EntryFiling, EntryLine, Bond),
-        formats.canonical_adcvd_case,
+        f"^(?:{formats.ADCVD_CASE_FORM})$",
         pydantic_core.TzInfo,
     )
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import hmac
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -31,9 +31,10 @@ from schemas.decision import (
 )
 from schemas.entry import EntryFiling
 from schemas.formats import is_ssn_form, mask_ior_number
+from schemas.native_decoder import ENTRY_DECODER
 from schemas.reference import BrokerRecord
 from schemas.registry import IorRecord
-from screening.activity import ActivityView
+from screening.activity import ActivityCounter, ActivityView
 from screening.bonds import continuous_bond_required
 from screening.classification import classify
 from screening.native import NATIVE
@@ -90,6 +91,11 @@ def decision_id(entry_number: str, revision: int, pack_version: str, basis: str 
 
 
 PlanKey = tuple[int, bool, bool, str]
+
+# What the hot path needs of one screened filing message: the decision, its JSON and its
+# audit event's JSON, and the entry's IOR number, registry record (None when unknown),
+# filing time and bond type ("0", "8", "9" or None), for the worker's state and metrics.
+Screened = tuple[ScreeningDecision, bytes, bytes, str, IorRecord | None, datetime, str | None]
 
 
 class Screener:
@@ -276,6 +282,39 @@ class Screener:
             trigger=trigger,
             basis=basis,
         )
+
+    def screen_message(
+        self,
+        data: bytes,
+        lookup: Callable[[str], IorRecord | None],
+        *,
+        screened_at: datetime,
+        activity: ActivityCounter | None = None,
+        max_bytes: int = codec.MAX_MESSAGE_BYTES,
+    ) -> Screened:
+        """One filing message, from its bytes to its decision at filing: decode and validate
+        it, look its IOR up, count it in ``activity``, screen it, encode the outputs.
+
+        The native core does all of it for a message its decoder is sure of; anything else
+        takes the models' path (``codec.decode``, then :meth:`screen_encoded`), which gives
+        the same decision or raises :class:`~schemas.codec.InputRejected` with the reasons.
+        """
+        native = self._native
+        if native is not None and ENTRY_DECODER is not None and len(data) <= max_bytes:
+            screened: Screened | None = native.screen_message(
+                data, ENTRY_DECODER, lookup, screened_at, activity
+            )
+            if screened is not None:
+                return screened
+        entry = codec.decode(EntryFiling, data, max_bytes=max_bytes, compiled=self._use_native)
+        ior = lookup(entry.ior_number)
+        if activity is not None:
+            activity.record(entry.ior_number, entry.filed_at)
+        decision, encoded, audit = self.screen_encoded(
+            entry, ior, screened_at=screened_at, activity=activity
+        )
+        bond_type = entry.bond.type if entry.bond is not None else None
+        return decision, encoded, audit, entry.ior_number, ior, entry.filed_at, bond_type
 
     def screen_encoded(
         self,

@@ -70,6 +70,20 @@ class Emitter:
         for hit in decision.hits:
             self.rule_hits[hit.rule_id] += 1
 
+    def screened(
+        self, decision: ScreeningDecision, partition: int, encoded: bytes, audit: bytes
+    ) -> None:
+        """A decision at filing, with its JSON and its audit event's JSON already written
+        (``Screener.screen_message``)."""
+        key = decision.entry_number.encode()
+        out = self.out
+        out.add(self._decision_topics[decision.outcome], partition, key, encoded)
+        out.add(self._audit_topic, partition, key, audit)
+        self.events["EntryScreened"] += 1
+        self.outcomes[decision.outcome] += 1
+        for hit in decision.hits:
+            self.rule_hits[hit.rule_id] += 1
+
     def audit(self, event: AuditEvent, partition: int, key: bytes | None = None) -> None:
         self.out.add(
             self._audit_topic, partition, key or event.subject.encode(), codec.encode(event)

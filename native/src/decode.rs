@@ -9,13 +9,17 @@
 //! (patterns, lengths, allowed values, bounds) come from the models' own JSON Schema, and
 //! `tests/unit/test_native_decoder.py` compares both on generated and mutated inputs.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 
 use pyo3::exceptions::PyValueError;
 use pyo3::ffi;
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDateTime, PyDict, PySet, PyString, PyTuple, PyTzInfo, PyType};
 use regex::Regex;
+
+use crate::filing::{Filing, FilingBond, FilingLine};
 use rustc_hash::FxHashMap;
 use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
@@ -234,7 +238,7 @@ pub struct EntryDecoder {
     pga_count: NumRule,
     bond_type: StrRule,
     surety_code: StrRule,
-    canonical_adcvd_case: Py<PyAny>,
+    adcvd_form: Regex,
     zone_class: Py<PyAny>,
     zones: FxHashMap<i32, Py<PyTzInfo>>,
 }
@@ -268,6 +272,8 @@ const LINE_FIELDS: [&str; 9] = [
     "pga_codes",
 ];
 const BOND_FIELDS: [&str; 3] = ["type", "amount_usd", "surety_code"];
+/// In `Filing::given`, past the entry's own fields: the bond's surety code was given.
+const BOND_SURETY_GIVEN: u16 = 1 << 15;
 
 fn model(class: &Bound<'_, PyType>, expected: &[&str]) -> PyResult<Model> {
     let py = class.py();
@@ -319,7 +325,7 @@ fn days_in_month(year: i32, month: u32) -> u32 {
 
 /// `YYYY-MM-DDTHH:MM:SS[.f{1,6}](Z|+HH:MM|-HH:MM)` with a real calendar date and an offset
 /// some zone uses (hours up to 14, minutes 00/15/30/45); None for anything else.
-struct Stamp {
+pub struct Stamp {
     year: i32,
     month: u8,
     day: u8,
@@ -396,9 +402,8 @@ fn parse_stamp(text: &str) -> Option<Stamp> {
 }
 
 /// `object.__setattr__`, past the frozen model's own `__setattr__`, as pydantic does.
-fn force_setattr(obj: &Bound<'_, PyAny>, name: &str, value: &Bound<'_, PyAny>) -> PyResult<()> {
+fn force_setattr(obj: &Bound<'_, PyAny>, name: &Bound<'_, PyString>, value: &Bound<'_, PyAny>) -> PyResult<()> {
     let py = obj.py();
-    let name = PyString::intern(py, name);
     // Safety: all three pointers are live objects owned by this thread's GIL scope.
     let status = unsafe { ffi::PyObject_GenericSetAttr(obj.as_ptr(), name.as_ptr(), value.as_ptr()) };
     if status == -1 {
@@ -410,8 +415,8 @@ fn force_setattr(obj: &Bound<'_, PyAny>, name: &str, value: &Bound<'_, PyAny>) -
 fn instance<'py>(
     py: Python<'py>,
     model: &Model,
-    values: Vec<(usize, Bound<'py, PyAny>)>,
-    given: &[usize],
+    values: Vec<Bound<'py, PyAny>>,
+    given: u16,
 ) -> PyResult<Bound<'py, PyAny>> {
     let class = model.class.bind(py);
     let tp = class.as_type_ptr();
@@ -423,120 +428,272 @@ fn instance<'py>(
         Bound::from_owned_ptr_or_err(py, new(tp, args.as_ptr(), std::ptr::null_mut()))?
     };
     let dict = PyDict::new(py);
-    for (index, value) in values {
-        dict.set_item(model.fields[index].bind(py), value)?;
-    }
     let fields_set = PySet::empty(py)?;
-    for &index in given {
-        fields_set.add(model.fields[index].bind(py))?;
+    for (index, value) in values.into_iter().enumerate() {
+        let name = model.fields[index].bind(py);
+        dict.set_item(name, value)?;
+        if given & (1 << index) != 0 {
+            fields_set.add(name)?;
+        }
     }
-    force_setattr(&obj, "__dict__", &dict)?;
-    force_setattr(&obj, "__pydantic_extra__", &py.None().into_bound(py))?;
-    force_setattr(&obj, "__pydantic_private__", &py.None().into_bound(py))?;
-    force_setattr(&obj, "__pydantic_fields_set__", &fields_set)?;
+    let none = py.None().into_bound(py);
+    force_setattr(&obj, intern!(py, "__dict__"), &dict)?;
+    force_setattr(&obj, intern!(py, "__pydantic_extra__"), &none)?;
+    force_setattr(&obj, intern!(py, "__pydantic_private__"), &none)?;
+    force_setattr(&obj, intern!(py, "__pydantic_fields_set__"), &fields_set)?;
     Ok(obj)
 }
 
-fn opt_str<'py>(py: Python<'py>, field: &Field<&str>, rule: &StrRule) -> Option<Bound<'py, PyAny>> {
+/// An optional string field: None when given and refused, else its value (absent and null
+/// both read as no value).
+fn checked<'a>(field: &Field<&'a str>, rule: &StrRule) -> Option<Option<Cow<'a, str>>> {
     match field {
-        Field::Value(text) => rule.accepts(text).then(|| PyString::new(py, text).into_any()),
-        _ => Some(py.None().into_bound(py)),
+        Field::Value(text) if rule.accepts(text) => Some(Some(Cow::Borrowed(*text))),
+        Field::Value(_) => None,
+        _ => Some(None),
+    }
+}
+
+/// `formats.canonical_adcvd_case` for the plain ASCII forms (`A-570-983-001`, `a570983`):
+/// capitals, dashes dropped. None for anything it does not read the same way for certain.
+fn canonical_adcvd(raw: &str, pattern: &Regex) -> Option<String> {
+    if !raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        return None;
+    }
+    let upper = raw.to_ascii_uppercase();
+    let found = pattern.captures(&upper)?;
+    Some(found.iter().skip(1).flatten().map(|m| m.as_str()).collect())
+}
+
+fn str_obj<'py>(py: Python<'py>, text: &Option<Cow<'_, str>>) -> Bound<'py, PyAny> {
+    match text {
+        Some(t) => PyString::new(py, t).into_any(),
+        None => py.None().into_bound(py),
     }
 }
 
 impl EntryDecoder {
-    fn zone<'py>(&mut self, py: Python<'py>, offset_seconds: i32) -> PyResult<Bound<'py, PyTzInfo>> {
-        if let Some(zone) = self.zones.get(&offset_seconds) {
-            return Ok(zone.bind(py).clone());
+    /// The filing in `data` if every field passes the models' rules, else None.
+    pub fn check<'a>(&self, data: &'a [u8]) -> Option<(Filing<'a>, Stamp)> {
+        let raw: RawEntry<'a> = serde_json::from_slice(data).ok()?;
+        // The entry number: its shape, then its check digit; the dashed form is kept.
+        if !self.entry_number.accepts(raw.entry_number) {
+            return None;
         }
-        let zone = self.zone_class.bind(py).call1((offset_seconds,))?.downcast_into::<PyTzInfo>()?;
-        self.zones.insert(offset_seconds, zone.clone().unbind());
-        Ok(zone)
-    }
-
-    fn line<'py>(&self, py: Python<'py>, raw: &RawLine<'_>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        if !self.line_number.accepts_int(raw.line_number)
-            || !self.hts.accepts(raw.hts)
-            || !self.country.accepts(raw.country_of_origin)
+        let number = raw.entry_number.as_bytes();
+        let (body, digit) = if number.len() == 13 {
+            ([&number[0..3], &number[4..11]].concat(), number[12])
+        } else {
+            (number[0..10].to_vec(), number[10])
+        };
+        if (digit - b'0') as u32 != check_digit(&body) {
+            return None;
+        }
+        let entry_number = if number.len() == 13 {
+            Cow::Borrowed(raw.entry_number)
+        } else {
+            let n = raw.entry_number;
+            Cow::Owned(format!("{}-{}-{}", &n[0..3], &n[3..10], &n[10..11]))
+        };
+        if !self.entry_type.accepts(raw.entry_type)
+            || !self.port_code.accepts(raw.port_code)
+            || !self.ior_number.accepts(raw.ior_number)
             || !self.money.accepts(raw.entered_value_usd.0)
+            || !self.lines_count.accepts_int(raw.lines.len() as u64)
         {
-            return Ok(None);
+            return None;
         }
-        let Some(manufacturer_id) = opt_str(py, &raw.manufacturer_id, &self.manufacturer_id) else {
-            return Ok(None);
+        let stamp = parse_stamp(raw.filed_at)?;
+        let revision = match raw.revision {
+            Field::Null => return None,
+            Field::Absent => 0,
+            Field::Value(r) if self.revision.accepts_int(r) => r,
+            Field::Value(_) => return None,
         };
-        let Some(manufacturer_name) = opt_str(py, &raw.manufacturer_name, &self.name) else {
-            return Ok(None);
+        let duties = match &raw.duties_taxes_fees_usd {
+            Field::Value(Number(v)) if !self.money.accepts(*v) => return None,
+            Field::Value(Number(v)) => Some(*v),
+            _ => None,
         };
-        let Some(manufacturer_address) = opt_str(py, &raw.manufacturer_address, &self.address) else {
-            return Ok(None);
-        };
-        let adcvd_case = match raw.adcvd_case {
-            Field::Value(text) => {
-                if !self.adcvd_case.accepts(text) {
-                    return Ok(None);
+        let bond = match &raw.bond {
+            Field::Value(b) => {
+                if !self.bond_type.accepts(b.kind) || !self.money.accepts(b.amount_usd.0) {
+                    return None;
                 }
-                // The case number's canonical form is Python's (formats.canonical_adcvd_case).
-                match self.canonical_adcvd_case.bind(py).call1((text,)) {
-                    Ok(canonical) => canonical,
-                    Err(_) => return Ok(None),
-                }
+                Some(FilingBond {
+                    kind: Cow::Borrowed(b.kind),
+                    amount_usd: b.amount_usd.0,
+                    surety_code: checked(&b.surety_code, &self.surety_code)?,
+                })
             }
-            _ => py.None().into_bound(py),
+            _ => None,
         };
-        let pga_codes = match &raw.pga_codes {
-            Field::Null => return Ok(None),
-            Field::Absent => PyTuple::empty(py),
-            Field::Value(codes) => {
-                if !self.pga_count.accepts_int(codes.len() as u64) || !codes.iter().all(|c| self.pga_code.accepts(c)) {
-                    return Ok(None);
-                }
-                PyTuple::new(py, codes.iter().map(|c| PyString::new(py, c)))?
+        let mut lines = Vec::with_capacity(raw.lines.len());
+        for line in &raw.lines {
+            if lines.iter().any(|l: &FilingLine<'_>| l.line_number == line.line_number) {
+                return None; // line numbers must be unique
             }
-        };
-        let mut given = vec![0, 1, 2, 3];
+            if !self.line_number.accepts_int(line.line_number)
+                || !self.hts.accepts(line.hts)
+                || !self.country.accepts(line.country_of_origin)
+                || !self.money.accepts(line.entered_value_usd.0)
+            {
+                return None;
+            }
+            let adcvd_case = match line.adcvd_case {
+                Field::Value(text) if self.adcvd_case.accepts(text) => {
+                    Some(Cow::Owned(canonical_adcvd(text, &self.adcvd_form)?))
+                }
+                Field::Value(_) => return None,
+                _ => None,
+            };
+            let pga_codes = match &line.pga_codes {
+                Field::Null => return None,
+                Field::Absent => Vec::new(),
+                Field::Value(codes) => {
+                    if !self.pga_count.accepts_int(codes.len() as u64)
+                        || !codes.iter().all(|c| self.pga_code.accepts(c))
+                    {
+                        return None;
+                    }
+                    codes.iter().map(|c| Cow::Borrowed(*c)).collect()
+                }
+            };
+            let mut given = 0b1111;
+            for (index, field) in [
+                (4, line.manufacturer_id.given()),
+                (5, line.manufacturer_name.given()),
+                (6, line.manufacturer_address.given()),
+                (7, line.adcvd_case.given()),
+                (8, line.pga_codes.given()),
+            ] {
+                given |= (field as u16) << index;
+            }
+            lines.push(FilingLine {
+                line_number: line.line_number,
+                hts: Cow::Borrowed(line.hts),
+                country_of_origin: Cow::Borrowed(line.country_of_origin),
+                entered_value_usd: line.entered_value_usd.0,
+                manufacturer_id: checked(&line.manufacturer_id, &self.manufacturer_id)?,
+                manufacturer_name: checked(&line.manufacturer_name, &self.name)?,
+                manufacturer_address: checked(&line.manufacturer_address, &self.address)?,
+                adcvd_case,
+                pga_codes,
+                given,
+            });
+        }
+        let mut given: u16 = (1 << 0) | (1 << 1) | (1 << 2) | (1 << 3) | (1 << 4) | (1 << 7) | (1 << 11);
+        if let Field::Value(b) = &raw.bond {
+            if b.surety_code.given() {
+                given |= BOND_SURETY_GIVEN;
+            }
+        }
         for (index, field) in [
-            (4, raw.manufacturer_id.given()),
-            (5, raw.manufacturer_name.given()),
-            (6, raw.manufacturer_address.given()),
-            (7, raw.adcvd_case.given()),
-            (8, raw.pga_codes.given()),
+            (5, raw.broker_filer_code.given()),
+            (6, raw.bond.given()),
+            (8, raw.duties_taxes_fees_usd.given()),
+            (9, raw.export_declaration_ref.given()),
+            (10, raw.supply_chain_cert_ref.given()),
+            (12, raw.revision.given()),
+            (13, raw.shipper_name.given()),
+            (14, raw.shipper_country.given()),
         ] {
-            if field {
-                given.push(index);
-            }
+            given |= (field as u16) << index;
         }
-        let values = vec![
-            (0, raw.line_number.into_pyobject(py)?.into_any()),
-            (1, PyString::new(py, raw.hts).into_any()),
-            (2, PyString::new(py, raw.country_of_origin).into_any()),
-            (3, raw.entered_value_usd.0.into_pyobject(py)?.into_any()),
-            (4, manufacturer_id),
-            (5, manufacturer_name),
-            (6, manufacturer_address),
-            (7, adcvd_case),
-            (8, pga_codes.into_any()),
-        ];
-        Ok(Some(instance(py, &self.line, values, &given)?))
+        let filing = Filing {
+            entry_number,
+            entry_type: Cow::Borrowed(raw.entry_type),
+            port_code: Cow::Borrowed(raw.port_code),
+            ior_number: Cow::Borrowed(raw.ior_number),
+            broker_filer_code: checked(&raw.broker_filer_code, &self.broker_filer_code)?,
+            bond,
+            entered_value_usd: raw.entered_value_usd.0,
+            duties_taxes_fees_usd: duties,
+            export_declaration_ref: checked(&raw.export_declaration_ref, &self.reference)?,
+            supply_chain_cert_ref: checked(&raw.supply_chain_cert_ref, &self.reference)?,
+            lines,
+            revision,
+            shipper_name: checked(&raw.shipper_name, &self.name)?,
+            shipper_country: checked(&raw.shipper_country, &self.country)?,
+            given,
+        };
+        Some((filing, stamp))
     }
 
-    fn bond<'py>(&self, py: Python<'py>, raw: &RawBond<'_>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        if !self.bond_type.accepts(raw.kind) || !self.money.accepts(raw.amount_usd.0) {
-            return Ok(None);
-        }
-        let Some(surety) = opt_str(py, &raw.surety_code, &self.surety_code) else {
-            return Ok(None);
+    /// The filing time as the aware `datetime` pydantic builds (its own zone class).
+    pub fn datetime<'py>(&mut self, py: Python<'py>, stamp: &Stamp) -> PyResult<Bound<'py, PyDateTime>> {
+        let zone = match self.zones.get(&stamp.offset_seconds) {
+            Some(zone) => zone.bind(py).clone(),
+            None => {
+                let zone =
+                    self.zone_class.bind(py).call1((stamp.offset_seconds,))?.downcast_into::<PyTzInfo>()?;
+                self.zones.insert(stamp.offset_seconds, zone.clone().unbind());
+                zone
+            }
         };
-        let mut given = vec![0, 1];
-        if raw.surety_code.given() {
-            given.push(2);
+        PyDateTime::new(
+            py,
+            stamp.year,
+            stamp.month,
+            stamp.day,
+            stamp.hour,
+            stamp.minute,
+            stamp.second,
+            stamp.microsecond,
+            Some(&zone),
+        )
+    }
+
+    /// The `EntryFiling` model of a checked filing, attribute for attribute pydantic's.
+    fn model<'py>(&mut self, py: Python<'py>, f: &Filing<'_>, stamp: &Stamp) -> PyResult<Bound<'py, PyAny>> {
+        let mut lines = Vec::with_capacity(f.lines.len());
+        for line in &f.lines {
+            let values = vec![
+                line.line_number.into_pyobject(py)?.into_any(),
+                PyString::new(py, &line.hts).into_any(),
+                PyString::new(py, &line.country_of_origin).into_any(),
+                line.entered_value_usd.into_pyobject(py)?.into_any(),
+                str_obj(py, &line.manufacturer_id),
+                str_obj(py, &line.manufacturer_name),
+                str_obj(py, &line.manufacturer_address),
+                str_obj(py, &line.adcvd_case),
+                PyTuple::new(py, line.pga_codes.iter().map(|c| PyString::new(py, c)))?.into_any(),
+            ];
+            lines.push(instance(py, &self.line, values, line.given)?);
         }
+        let bond = match &f.bond {
+            Some(b) => {
+                let values = vec![
+                    PyString::new(py, &b.kind).into_any(),
+                    b.amount_usd.into_pyobject(py)?.into_any(),
+                    str_obj(py, &b.surety_code),
+                ];
+                let given = if f.given & BOND_SURETY_GIVEN != 0 { 0b111 } else { 0b011 };
+                instance(py, &self.bond, values, given)?
+            }
+            None => py.None().into_bound(py),
+        };
         let values = vec![
-            (0, PyString::new(py, raw.kind).into_any()),
-            (1, raw.amount_usd.0.into_pyobject(py)?.into_any()),
-            (2, surety),
+            PyString::new(py, &f.entry_number).into_any(),
+            PyString::new(py, &f.entry_type).into_any(),
+            self.datetime(py, stamp)?.into_any(),
+            PyString::new(py, &f.port_code).into_any(),
+            PyString::new(py, &f.ior_number).into_any(),
+            str_obj(py, &f.broker_filer_code),
+            bond,
+            f.entered_value_usd.into_pyobject(py)?.into_any(),
+            match f.duties_taxes_fees_usd {
+                Some(v) => v.into_pyobject(py)?.into_any(),
+                None => py.None().into_bound(py),
+            },
+            str_obj(py, &f.export_declaration_ref),
+            str_obj(py, &f.supply_chain_cert_ref),
+            PyTuple::new(py, lines)?.into_any(),
+            f.revision.into_pyobject(py)?.into_any(),
+            str_obj(py, &f.shipper_name),
+            str_obj(py, &f.shipper_country),
         ];
-        Ok(Some(instance(py, &self.bond, values, &given)?))
+        instance(py, &self.entry, values, f.given)
     }
 }
 
@@ -566,15 +723,16 @@ fn count_rule(rule: &Bound<'_, PyDict>) -> PyResult<NumRule> {
 #[pymethods]
 impl EntryDecoder {
     /// `rules`: each field's JSON Schema constraints by "Model.field" (see
-    /// `schemas/native_decoder.py`); `canonical_adcvd_case`: the formats function; `zone`:
-    /// the zone class pydantic gives parsed times (`pydantic_core.TzInfo`).
+    /// `schemas/native_decoder.py`); `adcvd_form`: the AD/CVD case number's pattern in
+    /// `schemas.formats`, anchored; `zone`: the zone class pydantic gives parsed times
+    /// (`pydantic_core.TzInfo`).
     #[new]
     fn new(
         entry: &Bound<'_, PyType>,
         line: &Bound<'_, PyType>,
         bond: &Bound<'_, PyType>,
         rules: &Bound<'_, PyDict>,
-        canonical_adcvd_case: &Bound<'_, PyAny>,
+        adcvd_form: &Bound<'_, PyAny>,
         zone: &Bound<'_, PyAny>,
     ) -> PyResult<Self> {
         let s = |key: &str| StrRule::from_schema(&rule(rules, key)?);
@@ -622,7 +780,8 @@ impl EntryDecoder {
             pga_count: count_rule(&rule(rules, "EntryLine.pga_codes")?)?,
             bond_type: s("Bond.type")?,
             surety_code: s("Bond.surety_code")?,
-            canonical_adcvd_case: canonical_adcvd_case.clone().unbind(),
+            adcvd_form: Regex::new(&adcvd_form.extract::<String>()?)
+                .map_err(|e| PyValueError::new_err(format!("AD/CVD case form: {e}")))?,
             zone_class: zone.clone().unbind(),
             zones: FxHashMap::default(),
         })
@@ -630,126 +789,9 @@ impl EntryDecoder {
 
     /// The `EntryFiling` pydantic would build from `data`, or None: then ask pydantic.
     fn decode<'py>(&mut self, py: Python<'py>, data: &[u8]) -> PyResult<Option<Bound<'py, PyAny>>> {
-        let Ok(raw) = serde_json::from_slice::<RawEntry<'_>>(data) else {
-            return Ok(None);
-        };
-        // The entry number: its shape, then its check digit; the dashed form is kept.
-        if !self.entry_number.accepts(raw.entry_number) {
-            return Ok(None);
+        match self.check(data) {
+            Some((filing, stamp)) => Ok(Some(self.model(py, &filing, &stamp)?)),
+            None => Ok(None),
         }
-        let number = raw.entry_number.as_bytes();
-        let (body, digit) = if number.len() == 13 {
-            ([&number[0..3], &number[4..11]].concat(), number[12])
-        } else {
-            (number[0..10].to_vec(), number[10])
-        };
-        if (digit - b'0') as u32 != check_digit(&body) {
-            return Ok(None);
-        }
-        let dashed = if number.len() == 13 {
-            raw.entry_number.to_owned()
-        } else {
-            format!("{}-{}-{}", &raw.entry_number[0..3], &raw.entry_number[3..10], &raw.entry_number[10..11])
-        };
-        if !self.entry_type.accepts(raw.entry_type)
-            || !self.port_code.accepts(raw.port_code)
-            || !self.ior_number.accepts(raw.ior_number)
-            || !self.money.accepts(raw.entered_value_usd.0)
-            || !self.lines_count.accepts_int(raw.lines.len() as u64)
-        {
-            return Ok(None);
-        }
-        let Some(stamp) = parse_stamp(raw.filed_at) else {
-            return Ok(None);
-        };
-        let revision = match raw.revision {
-            Field::Null => return Ok(None),
-            Field::Absent => 0,
-            Field::Value(r) if self.revision.accepts_int(r) => r,
-            Field::Value(_) => return Ok(None),
-        };
-        let duties = match &raw.duties_taxes_fees_usd {
-            Field::Value(Number(v)) if !self.money.accepts(*v) => return Ok(None),
-            Field::Value(Number(v)) => v.into_pyobject(py)?.into_any(),
-            _ => py.None().into_bound(py),
-        };
-        let Some(broker) = opt_str(py, &raw.broker_filer_code, &self.broker_filer_code) else {
-            return Ok(None);
-        };
-        let Some(export_ref) = opt_str(py, &raw.export_declaration_ref, &self.reference) else {
-            return Ok(None);
-        };
-        let Some(cert_ref) = opt_str(py, &raw.supply_chain_cert_ref, &self.reference) else {
-            return Ok(None);
-        };
-        let Some(shipper) = opt_str(py, &raw.shipper_name, &self.name) else {
-            return Ok(None);
-        };
-        let Some(shipper_country) = opt_str(py, &raw.shipper_country, &self.country) else {
-            return Ok(None);
-        };
-        let bond = match &raw.bond {
-            Field::Value(b) => match self.bond(py, b)? {
-                Some(bond) => bond,
-                None => return Ok(None),
-            },
-            _ => py.None().into_bound(py),
-        };
-        let mut seen = HashSet::with_capacity(raw.lines.len());
-        let mut lines = Vec::with_capacity(raw.lines.len());
-        for raw_line in &raw.lines {
-            if !seen.insert(raw_line.line_number) {
-                return Ok(None); // line numbers must be unique
-            }
-            match self.line(py, raw_line)? {
-                Some(line) => lines.push(line),
-                None => return Ok(None),
-            }
-        }
-        let zone = self.zone(py, stamp.offset_seconds)?;
-        let filed_at = PyDateTime::new(
-            py,
-            stamp.year,
-            stamp.month,
-            stamp.day,
-            stamp.hour,
-            stamp.minute,
-            stamp.second,
-            stamp.microsecond,
-            Some(&zone),
-        )?;
-        let mut given: Vec<usize> = vec![0, 1, 2, 3, 4, 7, 11];
-        for (index, field) in [
-            (5, raw.broker_filer_code.given()),
-            (6, raw.bond.given()),
-            (8, raw.duties_taxes_fees_usd.given()),
-            (9, raw.export_declaration_ref.given()),
-            (10, raw.supply_chain_cert_ref.given()),
-            (12, raw.revision.given()),
-            (13, raw.shipper_name.given()),
-            (14, raw.shipper_country.given()),
-        ] {
-            if field {
-                given.push(index);
-            }
-        }
-        let values = vec![
-            (0, PyString::new(py, &dashed).into_any()),
-            (1, PyString::new(py, raw.entry_type).into_any()),
-            (2, filed_at.into_any()),
-            (3, PyString::new(py, raw.port_code).into_any()),
-            (4, PyString::new(py, raw.ior_number).into_any()),
-            (5, broker),
-            (6, bond),
-            (7, raw.entered_value_usd.0.into_pyobject(py)?.into_any()),
-            (8, duties),
-            (9, export_ref),
-            (10, cert_ref),
-            (11, PyTuple::new(py, lines)?.into_any()),
-            (12, revision.into_pyobject(py)?.into_any()),
-            (13, shipper),
-            (14, shipper_country),
-        ];
-        Ok(Some(instance(py, &self.entry, values, &given)?))
     }
 }

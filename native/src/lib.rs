@@ -13,12 +13,16 @@
 //! same IEEE operations in the same order, Python's float floor division, `x or 0.0`),
 //! and every text is formatted the way the f-strings in `rules.py` format it.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
 mod decode;
+mod filing;
 mod json;
+
+use crate::filing::Filing;
 
 use blake2::digest::{Update, VariableOutput};
 use blake2::Blake2bVar;
@@ -138,21 +142,6 @@ fn or_zero(value: Option<f64>) -> f64 {
 
 // --- reading Python objects ---------------------------------------------------------------------
 
-/// A pydantic model's fields live in its instance dictionary; reading them from there is
-/// cheaper than attribute lookup through the class.
-fn fields<'py>(model: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyDict>> {
-    let py = model.py();
-    Ok(model.getattr(intern!(py, "__dict__"))?.downcast_into::<PyDict>()?)
-}
-
-fn field<'py>(d: &Bound<'py, PyDict>, name: &Bound<'py, PyString>) -> PyResult<Option<Bound<'py, PyAny>>> {
-    Ok(d.get_item(name)?.filter(|v| !v.is_none()))
-}
-
-fn required<'py>(d: &Bound<'py, PyDict>, name: &Bound<'py, PyString>) -> PyResult<Bound<'py, PyAny>> {
-    field(d, name)?.ok_or_else(|| PyValueError::new_err(format!("missing field {name}")))
-}
-
 fn str_set(value: &Bound<'_, PyAny>) -> PyResult<HashSet<String>> {
     let mut out = HashSet::new();
     for item in value.try_iter()? {
@@ -233,132 +222,17 @@ struct Profile {
     registered_ts: f64,
 }
 
-struct Names {
-    entry_number: Py<PyString>,
-    revision: Py<PyString>,
-    entry_type: Py<PyString>,
-    port_code: Py<PyString>,
-    ior_number: Py<PyString>,
-    broker_filer_code: Py<PyString>,
-    bond: Py<PyString>,
-    entered_value_usd: Py<PyString>,
-    duties_taxes_fees_usd: Py<PyString>,
-    export_declaration_ref: Py<PyString>,
-    supply_chain_cert_ref: Py<PyString>,
-    lines: Py<PyString>,
-    shipper_name: Py<PyString>,
-    shipper_country: Py<PyString>,
-    filed_at: Py<PyString>,
-    type_: Py<PyString>,
-    amount_usd: Py<PyString>,
-    line_number: Py<PyString>,
-    hts: Py<PyString>,
-    country_of_origin: Py<PyString>,
-    manufacturer_name: Py<PyString>,
-    adcvd_case: Py<PyString>,
-    pga_codes: Py<PyString>,
-}
-
-impl Names {
-    fn new(py: Python<'_>) -> Self {
-        let s = |name: &str| PyString::intern(py, name).unbind();
-        Names {
-            entry_number: s("entry_number"),
-            revision: s("revision"),
-            entry_type: s("entry_type"),
-            port_code: s("port_code"),
-            ior_number: s("ior_number"),
-            broker_filer_code: s("broker_filer_code"),
-            bond: s("bond"),
-            entered_value_usd: s("entered_value_usd"),
-            duties_taxes_fees_usd: s("duties_taxes_fees_usd"),
-            export_declaration_ref: s("export_declaration_ref"),
-            supply_chain_cert_ref: s("supply_chain_cert_ref"),
-            lines: s("lines"),
-            shipper_name: s("shipper_name"),
-            shipper_country: s("shipper_country"),
-            filed_at: s("filed_at"),
-            type_: s("type"),
-            amount_usd: s("amount_usd"),
-            line_number: s("line_number"),
-            hts: s("hts"),
-            country_of_origin: s("country_of_origin"),
-            manufacturer_name: s("manufacturer_name"),
-            adcvd_case: s("adcvd_case"),
-            pga_codes: s("pga_codes"),
-        }
-    }
-}
-
-/// One entry line, as the rules read it.
-struct Line<'py> {
-    line_number: i64,
-    hts: Bound<'py, PyString>,
-    country_of_origin: Bound<'py, PyAny>,
-    entered_value_usd: f64,
-    manufacturer_name: Option<Bound<'py, PyString>>,
-    adcvd_case: Option<String>,
-    pga_codes: Vec<Bound<'py, PyString>>,
-}
-
 /// One entry and what a rule may read about it (the Python core's `Case`).
 struct Case<'a, 'py> {
     py: Python<'py>,
-    entry: &'a Bound<'py, PyDict>,
-    entry_type: &'a str,
-    entered_value: f64,
+    entry: &'a Filing<'a>,
     profile: &'a Profile,
     activity: Option<&'a Bound<'py, PyAny>>,
     at: &'a Bound<'py, PyAny>,
     at_ts: f64,
-    names: &'a Names,
-    lines: Option<Vec<Line<'py>>>,
 }
 
-impl<'a, 'py> Case<'a, 'py> {
-    fn get(&self, name: &Py<PyString>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        field(self.entry, name.bind(self.py))
-    }
-
-    fn get_f64(&self, name: &Py<PyString>) -> PyResult<Option<f64>> {
-        self.get(name)?.map(|v| v.extract::<f64>()).transpose()
-    }
-
-    /// The lines, read on the first rule that needs them (most entries never do).
-    fn lines(&mut self) -> PyResult<&Vec<Line<'py>>> {
-        if self.lines.is_none() {
-            let n = self.names;
-            let py = self.py;
-            let raw = required(self.entry, n.lines.bind(py))?;
-            let mut lines = Vec::new();
-            for item in raw.try_iter()? {
-                let d = fields(&item?)?;
-                let mut pga_codes = Vec::new();
-                if let Some(codes) = field(&d, n.pga_codes.bind(py))? {
-                    for code in codes.try_iter()? {
-                        pga_codes.push(code?.downcast_into::<PyString>()?);
-                    }
-                }
-                lines.push(Line {
-                    line_number: required(&d, n.line_number.bind(py))?.extract()?,
-                    hts: required(&d, n.hts.bind(py))?.downcast_into::<PyString>()?,
-                    country_of_origin: required(&d, n.country_of_origin.bind(py))?,
-                    entered_value_usd: required(&d, n.entered_value_usd.bind(py))?.extract()?,
-                    manufacturer_name: field(&d, n.manufacturer_name.bind(py))?
-                        .map(|v| v.downcast_into::<PyString>())
-                        .transpose()?,
-                    adcvd_case: field(&d, n.adcvd_case.bind(py))?
-                        .map(|v| v.extract::<String>())
-                        .transpose()?
-                        .filter(|s| !s.is_empty()),
-                    pga_codes,
-                });
-            }
-            self.lines = Some(lines);
-        }
-        Ok(self.lines.as_ref().expect("just read"))
-    }
-
+impl Case<'_, '_> {
     fn who(&self) -> String {
         format!("IOR {}", self.profile.shown_ior_number)
     }
@@ -386,7 +260,6 @@ struct NativeScreener {
     profiles: FxHashMap<String, Arc<Profile>>,
     // entry type -> plan per (segment, registered, foreign), as rule indexes
     plans: FxHashMap<String, Vec<Option<Arc<[usize]>>>>,
-    names: Arc<Names>,
     // The zone of the last stamp read and its offset in microseconds (fixed-offset zones only).
     last_zone: Option<(Py<PyAny>, i64)>,
     fixed_offset_zones: Vec<Py<PyAny>>,
@@ -515,7 +388,8 @@ impl NativeScreener {
     fn screen_inner<'py>(
         &mut self,
         py: Python<'py>,
-        entry: &Bound<'py, PyAny>,
+        entry: &Filing<'_>,
+        filed_at: &Bound<'py, PyAny>,
         ior: &Bound<'py, PyAny>,
         screened_at: &Bound<'py, PyAny>,
         as_of: &Bound<'py, PyAny>,
@@ -524,46 +398,30 @@ impl NativeScreener {
         basis: &str,
         encode: bool,
     ) -> PyResult<(Bound<'py, PyAny>, Option<(Vec<u8>, Vec<u8>)>)> {
-        let d = fields(entry)?;
-        let names = self.names.clone();
-        let at = if as_of.is_none() { required(&d, names.filed_at.bind(py))? } else { as_of.clone() };
+        let at = if as_of.is_none() { filed_at.clone() } else { as_of.clone() };
         let at_ts = self.timestamp(&at)?;
         let segment = self.bounds.partition_point(|bound| *bound <= at_ts);
-        let ior_number = required(&d, names.ior_number.bind(py))?.downcast_into::<PyString>()?;
+        let ior_number = PyString::new(py, &entry.ior_number);
         let profile = self.profile(py, &ior_number, ior)?;
-        let entry_type_obj = required(&d, names.entry_type.bind(py))?.downcast_into::<PyString>()?;
-        let entry_type = entry_type_obj.to_str()?;
+        let entry_type = entry.entry_type.as_ref();
         let plan = self.plan(py, segment, profile.registered, profile.is_foreign, entry_type)?;
 
-        let mut hits: Vec<(usize, String)> = Vec::new();
+        let mut hits: Vec<(usize, Cow<'_, str>)> = Vec::new();
         let mut worst = 0;
         if !profile.ior_facts.is_empty() {
             let in_force = self.ior_rules_in_force[segment];
             for (rule, fact) in &profile.ior_facts {
                 if in_force[*rule] {
-                    hits.push((*rule, fact.clone()));
+                    hits.push((*rule, Cow::Borrowed(fact.as_str())));
                     worst = worst.max(self.rules[*rule].severity);
                 }
             }
         }
-        let entered_value_obj = required(&d, names.entered_value_usd.bind(py))?;
-        let entered_value: f64 = entered_value_obj.extract()?;
         let activity = if activity.is_none() { None } else { Some(activity) };
-        let mut case = Case {
-            py,
-            entry: &d,
-            entry_type,
-            entered_value,
-            profile: &profile,
-            activity,
-            at: &at,
-            at_ts,
-            names: &names,
-            lines: None,
-        };
+        let case = Case { py, entry, profile: &profile, activity, at: &at, at_ts };
         for &rule in plan.iter() {
-            if let Some(fact) = self.check(rule, &mut case)? {
-                hits.push((rule, fact));
+            if let Some(fact) = self.check(rule, &case)? {
+                hits.push((rule, Cow::Owned(fact)));
                 worst = worst.max(self.rules[rule].severity);
             }
         }
@@ -583,41 +441,37 @@ impl NativeScreener {
                 info.citation.bind(py),
             ))?);
         }
-        let entry_number = required(&d, names.entry_number.bind(py))?.downcast_into::<PyString>()?;
-        let revision = required(&d, names.revision.bind(py))?;
-        let id = decision_id(entry_number.to_str()?, revision.extract()?, &self.version_text, basis);
+        let entry_number_text = entry.entry_number.as_ref();
+        let id = decision_id(entry_number_text, entry.revision as i64, &self.version_text, basis);
         let ior_hash = if self.hash_iors {
             self.screener.bind(py).call_method1(intern!(py, "ior_hash"), (&ior_number,))?
         } else {
             py.None().into_bound(py)
         };
         let none = py.None().into_bound(py);
-        let port_code = required(&d, names.port_code.bind(py))?;
-        let broker = field(&d, names.broker_filer_code.bind(py))?;
-        let filed_at = required(&d, names.filed_at.bind(py))?;
+        let entered_value_obj = entry.entered_value_usd.into_pyobject(py)?.into_any();
         let encoded = if encode {
             let ior_hash_text: Option<String> = ior_hash.extract()?;
-            let broker_text: Option<String> = broker.as_ref().map(|b| b.extract()).transpose()?;
+            let broker_text = entry.broker_filer_code.as_deref();
             let outcome = self.outcome_texts[worst].clone();
             let trigger_text: String = trigger.extract()?;
-            let entry_number_text = entry_number.to_str()?;
             let mut out = Vec::with_capacity(1024);
             out.extend_from_slice(b"{\"decision_id\":\"");
             out.extend_from_slice(id.as_bytes());
             out.extend_from_slice(b"\",\"entry_number\":");
             json::push_str(&mut out, entry_number_text);
             json::push_key(&mut out, ",\"entry_revision");
-            json::push_int(&mut out, revision.extract()?);
+            json::push_int(&mut out, entry.revision as i64);
             json::push_key(&mut out, ",\"entry_type");
             json::push_str(&mut out, entry_type);
             json::push_key(&mut out, ",\"port_code");
-            json::push_str(&mut out, port_code.extract::<&str>()?);
+            json::push_str(&mut out, &entry.port_code);
             json::push_key(&mut out, ",\"ior_number");
             json::push_str(&mut out, &profile.shown_ior_number);
             json::push_key(&mut out, ",\"ior_number_hash");
             json::push_opt_str(&mut out, ior_hash_text.as_deref());
             json::push_key(&mut out, ",\"broker_filer_code");
-            json::push_opt_str(&mut out, broker_text.as_deref());
+            json::push_opt_str(&mut out, broker_text);
             json::push_key(&mut out, ",\"entered_value_usd");
             self.push_float(&mut out, &entered_value_obj)?;
             json::push_key(&mut out, ",\"outcome");
@@ -662,7 +516,7 @@ impl NativeScreener {
                 None => out.extend_from_slice(b"null"),
             }
             json::push_key(&mut out, ",\"filed_at");
-            self.push_datetime(&mut out, &filed_at)?;
+            self.push_datetime(&mut out, filed_at)?;
             json::push_key(&mut out, ",\"screened_at");
             let screened_text = self.screened_at_text(screened_at)?;
             out.extend_from_slice(&screened_text);
@@ -716,13 +570,16 @@ impl NativeScreener {
             py,
             [
                 PyString::new(py, &id).into_any(),
-                entry_number.into_any(),
-                revision,
-                entry_type_obj.clone().into_any(),
-                port_code,
+                PyString::new(py, entry_number_text).into_any(),
+                entry.revision.into_pyobject(py)?.into_any(),
+                PyString::new(py, entry_type).into_any(),
+                PyString::new(py, &entry.port_code).into_any(),
                 PyString::new(py, &profile.shown_ior_number).into_any(),
                 ior_hash,
-                broker.unwrap_or_else(|| none.clone()),
+                match &entry.broker_filer_code {
+                    Some(code) => PyString::new(py, code).into_any(),
+                    None => none.clone(),
+                },
                 entered_value_obj,
                 self.outcomes[worst].bind(py).clone(),
                 PyTuple::new(py, hit_objects)?.into_any(),
@@ -731,7 +588,7 @@ impl NativeScreener {
                 profile.failed_prongs.bind(py).clone(),
                 profile.reading.bind(py).clone(),
                 profile.risk_tier.bind(py).clone(),
-                filed_at,
+                filed_at.clone(),
                 screened_at.clone(),
                 trigger.clone(),
             ],
@@ -871,27 +728,19 @@ impl NativeScreener {
         &mut self,
         py: Python<'py>,
         index: &Bound<'py, PyAny>,
-        name: &Bound<'py, PyString>,
-        country: Option<&Bound<'py, PyAny>>,
+        name: &str,
+        country: Option<&str>,
     ) -> PyResult<Bound<'py, PyTuple>> {
-        let country_text = match country {
-            Some(c) => c.downcast::<PyString>()?.to_str()?,
-            None => "",
-        };
-        let name_text = name.to_str()?;
-        if let Some(found) = self.watchlist_memo.get(name_text).and_then(|m| m.get(country_text)) {
+        let country_text = country.unwrap_or("");
+        if let Some(found) = self.watchlist_memo.get(name).and_then(|m| m.get(country_text)) {
             return Ok(found.bind(py).clone());
         }
-        let country_arg = match country {
-            Some(c) => c.clone(),
-            None => py.None().into_bound(py),
-        };
         let found = index
             .call_method1(
                 intern!(py, "match"),
                 (
                     name,
-                    country_arg,
+                    country,
                     self.params.watchlist_lists.bind(py),
                     self.params.watchlist_same_country.bind(py),
                 ),
@@ -902,39 +751,39 @@ impl NativeScreener {
             self.watchlist_memo_size = 0;
         }
         self.watchlist_memo
-            .entry(name_text.to_owned())
+            .entry(name.to_owned())
             .or_default()
             .insert(country_text.to_owned(), found.clone().unbind());
         self.watchlist_memo_size += 1;
         Ok(found)
     }
 
-    fn check(&mut self, rule: usize, case: &mut Case<'_, '_>) -> PyResult<Option<String>> {
+    fn check(&mut self, rule: usize, case: &Case<'_, '_>) -> PyResult<Option<String>> {
         match rule {
             IOR_UNREGISTERED => Ok(ior_unregistered(case)),
-            BOND_SUFFICIENCY => bond_sufficiency(case, &self.params),
+            BOND_SUFFICIENCY => Ok(bond_sufficiency(case, &self.params)),
             FOREIGN_INFORMAL => Ok(foreign_entry_type(case, &self.params.foreign_informal_types, "informal")),
-            FOREIGN_CONTINUOUS_BOND => foreign_continuous_bond(case),
-            FOREIGN_CTPAT => foreign_ctpat(case, self.params.ctpat_min_tier, &self.brokers),
+            FOREIGN_CONTINUOUS_BOND => Ok(foreign_continuous_bond(case)),
+            FOREIGN_CTPAT => Ok(foreign_ctpat(case, self.params.ctpat_min_tier, &self.brokers)),
             FOREIGN_INBOND => Ok(foreign_entry_type(case, &self.params.foreign_inbond_types, "in-bond")),
-            FOREIGN_ADCVD => foreign_adcvd(case, &self.params),
+            FOREIGN_ADCVD => Ok(foreign_adcvd(case, &self.params)),
             EXPORT_DOCS => Ok(missing_document(
                 case,
                 &self.params.export_docs_exempt,
-                &case.names.export_declaration_ref,
+                case.entry.export_declaration_ref.is_none(),
                 "The entry does not reference the export declaration filed with the foreign customs administration.",
-            )?),
+            )),
             SUPPLY_CHAIN_CERT => Ok(missing_document(
                 case,
                 &self.params.supply_chain_exempt,
-                &case.names.supply_chain_cert_ref,
+                case.entry.supply_chain_cert_ref.is_none(),
                 "The entry carries no supply-chain and production-method certification.",
-            )?),
-            INFORMAL_VALUE => informal_value(case, &self.params),
+            )),
+            INFORMAL_VALUE => Ok(informal_value(case, &self.params)),
             DE_MINIMIS_SUSPENDED => Ok(de_minimis_suspended(case, &self.params)),
             WATCHLIST_MATCH => self.watchlist_match(case),
             STRAW_IOR => straw_ior(case, &self.params),
-            RISK_TIER_EXAM => risk_tier_exam(case, self.params.exam_rate),
+            RISK_TIER_EXAM => Ok(risk_tier_exam(case, self.params.exam_rate)),
             _ => Err(PyValueError::new_err(format!(
                 "{} is an IOR rule, not an entry rule",
                 RULE_IDS[rule]
@@ -942,35 +791,26 @@ impl NativeScreener {
         }
     }
 
-    fn watchlist_match(&mut self, case: &mut Case<'_, '_>) -> PyResult<Option<String>> {
+    fn watchlist_match(&mut self, case: &Case<'_, '_>) -> PyResult<Option<String>> {
         let py = case.py;
         let mut found: Vec<String> = Vec::new();
         if let Some(index) = self.watchlist.as_ref().map(|w| w.clone_ref(py)) {
             let index = index.bind(py);
             let describe = self.describe_match.clone_ref(py);
-            let lines: Vec<(i64, Bound<'_, PyString>, Bound<'_, PyAny>)> = case
-                .lines()?
-                .iter()
-                .filter_map(|l| {
-                    l.manufacturer_name
-                        .as_ref()
-                        .map(|n| (l.line_number, n.clone(), l.country_of_origin.clone()))
-                })
-                .collect();
-            for (line_number, name, country) in lines {
-                let matches = self.watchlist_matches(py, index, &name, Some(&country))?;
-                for m in matches.iter() {
-                    let role = format!("Manufacturer on line {line_number}");
-                    found.push(describe.bind(py).call1((role, &name, m))?.extract()?);
+            let entry = case.entry;
+            for line in &entry.lines {
+                if let Some(name) = &line.manufacturer_name {
+                    let matches = self.watchlist_matches(py, index, name, Some(&line.country_of_origin))?;
+                    for m in matches.iter() {
+                        let role = format!("Manufacturer on line {}", line.line_number);
+                        found.push(describe.bind(py).call1((role, name.as_ref(), m))?.extract()?);
+                    }
                 }
             }
-            let shipper = case.get(&case.names.shipper_name)?;
-            if let Some(shipper) = shipper {
-                let shipper = shipper.downcast_into::<PyString>()?;
-                let country = case.get(&case.names.shipper_country)?;
-                let matches = self.watchlist_matches(py, index, &shipper, country.as_ref())?;
+            if let Some(shipper) = &entry.shipper_name {
+                let matches = self.watchlist_matches(py, index, shipper, entry.shipper_country.as_deref())?;
                 for m in matches.iter() {
-                    found.push(describe.bind(py).call1(("Shipper", &shipper, m))?.extract()?);
+                    found.push(describe.bind(py).call1(("Shipper", shipper.as_ref(), m))?.extract()?);
                 }
             }
         }
@@ -996,162 +836,147 @@ fn ior_unregistered(case: &Case<'_, '_>) -> Option<String> {
     None
 }
 
-fn bond_sufficiency(case: &mut Case<'_, '_>, p: &Params) -> PyResult<Option<String>> {
-    if p.bond_exempt.contains(case.entry_type) {
-        return Ok(None);
+fn bond_sufficiency(case: &Case<'_, '_>, p: &Params) -> Option<String> {
+    let entry = case.entry;
+    if p.bond_exempt.contains(entry.entry_type.as_ref()) {
+        return None;
     }
-    let n = case.names;
-    let py = case.py;
-    let Some(bond) = case.get(&n.bond)? else {
-        return Ok(Some(format!("Entry type {} needs a bond and none is filed.", case.entry_type)));
+    let bond = match &entry.bond {
+        Some(bond) if bond.kind != "0" => bond,
+        _ => return Some(format!("Entry type {} needs a bond and none is filed.", entry.entry_type)),
     };
-    let bond = fields(&bond)?;
-    let bond_type = required(&bond, n.type_.bind(py))?.downcast_into::<PyString>()?;
-    let bond_type = bond_type.to_str()?;
-    if bond_type == "0" {
-        return Ok(Some(format!("Entry type {} needs a bond and none is filed.", case.entry_type)));
-    }
-    if bond_type == "8" {
+    if bond.kind == "8" {
         let profile = case.profile;
         if !profile.registered {
-            return Ok(None);
+            return None; // IOR-UNREGISTERED already holds it; there is no bond on file to size
         }
         let Some(on_file) = profile.continuous_bond_usd else {
-            return Ok(Some(format!(
+            return Some(format!(
                 "The entry claims a continuous bond, but {} has none on file.",
                 case.who()
-            )));
+            ));
         };
         let required_bond = profile.required_continuous_bond;
         if on_file < required_bond {
-            return Ok(Some(format!(
+            return Some(format!(
                 "The continuous bond of {} is below the {} that CBP's sizing requires for {} of \
                  duties, taxes and fees in 12 months.",
                 usd(on_file),
                 usd(required_bond),
                 usd(profile.duties_paid_12m)
-            )));
+            ));
         }
-        return Ok(None);
+        return None;
     }
-    let amount: f64 = required(&bond, n.amount_usd.bind(py))?.extract()?;
-    let pga = case.lines()?.iter().any(|l| !l.pga_codes.is_empty());
-    let dtf = or_zero(case.get_f64(&n.duties_taxes_fees_usd)?);
-    let mut required_cover = case.entered_value + dtf;
+    let pga = entry.lines.iter().any(|l| !l.pga_codes.is_empty());
+    let dtf = or_zero(entry.duties_taxes_fees_usd);
+    let mut required_cover = entry.entered_value_usd + dtf;
     if pga {
-        let multiple = p.pga_value_multiple * case.entered_value;
+        let multiple = p.pga_value_multiple * entry.entered_value_usd;
         if multiple > required_cover {
             required_cover = multiple;
         }
     }
-    if amount < required_cover {
+    if bond.amount_usd < required_cover {
         let basis = if pga { p.pga_basis.as_str() } else { "entered value plus duties, taxes and fees" };
-        return Ok(Some(format!(
+        return Some(format!(
             "The single-transaction bond of {} is below the {} this entry needs ({}).",
-            usd(amount),
+            usd(bond.amount_usd),
             usd(required_cover),
             basis
-        )));
-    }
-    Ok(None)
-}
-
-fn foreign_entry_type(case: &Case<'_, '_>, types: &HashSet<String>, kind: &str) -> Option<String> {
-    if case.profile.is_foreign && types.contains(case.entry_type) {
-        return Some(format!(
-            "{} and may not use {} entry type {}.",
-            case.profile.foreign_description, kind, case.entry_type
         ));
     }
     None
 }
 
-fn bond_type<'py>(case: &Case<'_, 'py>) -> PyResult<Option<(Bound<'py, PyDict>, String)>> {
-    let Some(bond) = case.get(&case.names.bond)? else {
-        return Ok(None);
-    };
-    let bond = fields(&bond)?;
-    let kind: String = required(&bond, case.names.type_.bind(case.py))?.extract()?;
-    Ok(Some((bond, kind)))
+fn foreign_entry_type(case: &Case<'_, '_>, types: &HashSet<String>, kind: &str) -> Option<String> {
+    let entry_type = case.entry.entry_type.as_ref();
+    if case.profile.is_foreign && types.contains(entry_type) {
+        return Some(format!(
+            "{} and may not use {} entry type {}.",
+            case.profile.foreign_description, kind, entry_type
+        ));
+    }
+    None
 }
 
-fn foreign_continuous_bond(case: &Case<'_, '_>) -> PyResult<Option<String>> {
+fn foreign_continuous_bond(case: &Case<'_, '_>) -> Option<String> {
     if !case.profile.is_foreign {
-        return Ok(None);
+        return None;
     }
-    match bond_type(case)? {
-        Some((_, kind)) if kind == "8" => {}
-        _ => return Ok(None),
+    match &case.entry.bond {
+        Some(bond) if bond.kind == "8" => {}
+        _ => return None,
     }
     if case.profile.foreign_exception_granted {
-        return Ok(None);
+        return None;
     }
-    Ok(Some(format!(
+    Some(format!(
         "{} and relies on a continuous bond without CBP's exception.",
         case.profile.foreign_description
-    )))
+    ))
 }
 
-fn foreign_ctpat(case: &Case<'_, '_>, min_tier: i64, brokers: &FxHashMap<String, i64>) -> PyResult<Option<String>> {
+fn foreign_ctpat(case: &Case<'_, '_>, min_tier: i64, brokers: &FxHashMap<String, i64>) -> Option<String> {
     if !case.profile.is_foreign || case.profile.ctpat_tier >= min_tier {
-        return Ok(None);
+        return None;
     }
-    let channel = match case.get(&case.names.broker_filer_code)? {
+    let channel = match &case.entry.broker_filer_code {
         None => "the entry is self-filed".to_owned(),
         Some(code) => {
-            let code: String = code.extract()?;
-            let broker = brokers.get(&code);
+            let broker = brokers.get(code.as_ref());
             if let Some(tier) = broker {
                 if *tier >= min_tier {
-                    return Ok(None);
+                    return None;
                 }
             }
             let known = if broker.is_some() { "not a CTPAT member" } else { "not in the broker reference data" };
             format!("filer {code} is {known}")
         }
     };
-    Ok(Some(format!(
+    Some(format!(
         "{}, is not a CTPAT member, and {}.",
         case.profile.foreign_description, channel
-    )))
+    ))
 }
 
-fn foreign_adcvd(case: &mut Case<'_, '_>, p: &Params) -> PyResult<Option<String>> {
+fn foreign_adcvd(case: &Case<'_, '_>, p: &Params) -> Option<String> {
     if !case.profile.is_foreign {
-        return Ok(None);
+        return None;
     }
-    let listed_type = p.adcvd_entry_types.contains(case.entry_type);
-    let lines = case.lines()?;
-    if !listed_type && !lines.iter().any(|l| l.adcvd_case.is_some()) {
-        return Ok(None);
+    let entry = case.entry;
+    let listed_type = p.adcvd_entry_types.contains(entry.entry_type.as_ref());
+    if !listed_type && !entry.lines.iter().any(|l| l.adcvd_case.is_some()) {
+        return None;
     }
-    // Summed in order, as Python's sum() does on 3.11.
+    // Added in order, as the Python rule does.
     let mut adcvd_sum = 0.0_f64;
-    let mut cases: Vec<String> = Vec::new();
-    for line in lines.iter().filter(|l| l.adcvd_case.is_some()) {
-        adcvd_sum += line.entered_value_usd;
-        let number = line.adcvd_case.clone().expect("filtered");
-        if !cases.contains(&number) {
-            cases.push(number);
+    let mut cases: Vec<&str> = Vec::new();
+    for line in &entry.lines {
+        if let Some(number) = &line.adcvd_case {
+            adcvd_sum += line.entered_value_usd;
+            if !cases.contains(&number.as_ref()) {
+                cases.push(number);
+            }
         }
     }
-    let entered = case.entered_value;
+    let entered = entry.entered_value_usd;
     let adcvd_value = if adcvd_sum != 0.0 { adcvd_sum } else { entered };
-    let base = entered + or_zero(case.get_f64(&case.names.duties_taxes_fees_usd)?);
+    let base = entered + or_zero(entry.duties_taxes_fees_usd);
     let required_cover = base + p.deposit_risk_rate * adcvd_value;
-    let cover = match bond_type(case)? {
-        Some((bond, kind)) if kind == "9" => required(&bond, case.names.amount_usd.bind(case.py))?.extract()?,
-        Some((_, kind)) if kind == "8" && case.profile.registered => {
+    let cover = match &entry.bond {
+        Some(bond) if bond.kind == "9" => bond.amount_usd,
+        Some(bond) if bond.kind == "8" && case.profile.registered => {
             case.profile.continuous_bond_usd.unwrap_or(0.0)
         }
         _ => 0.0,
     };
     if cover >= required_cover {
-        return Ok(None);
+        return None;
     }
     cases.sort();
     let which = if cases.is_empty() { String::new() } else { format!(" (case {})", cases.join(", ")) };
-    Ok(Some(format!(
+    Some(format!(
         "{} on an AD/CVD entry{}; its bond cover of {} is below the {} needed for value, duties and \
          {} of the {} of AD/CVD goods.",
         case.profile.foreign_description,
@@ -1160,69 +985,59 @@ fn foreign_adcvd(case: &mut Case<'_, '_>, p: &Params) -> PyResult<Option<String>
         usd(required_cover),
         p.deposit_risk_text,
         usd(adcvd_value)
-    )))
+    ))
 }
 
-fn missing_document(
-    case: &Case<'_, '_>,
-    exempt: &HashSet<String>,
-    field_name: &Py<PyString>,
-    text: &str,
-) -> PyResult<Option<String>> {
-    if case.get(field_name)?.is_none() && !exempt.contains(case.entry_type) {
-        return Ok(Some(text.to_owned()));
+fn missing_document(case: &Case<'_, '_>, exempt: &HashSet<String>, missing: bool, text: &str) -> Option<String> {
+    if missing && !exempt.contains(case.entry.entry_type.as_ref()) {
+        return Some(text.to_owned());
     }
-    Ok(None)
+    None
 }
 
-fn informal_value(case: &mut Case<'_, '_>, p: &Params) -> PyResult<Option<String>> {
-    if !p.informal_types.contains(case.entry_type) {
-        return Ok(None);
+fn informal_value(case: &Case<'_, '_>, p: &Params) -> Option<String> {
+    let entry = case.entry;
+    if !p.informal_types.contains(entry.entry_type.as_ref()) {
+        return None;
     }
     let mut problems: Vec<String> = Vec::new();
-    if case.entered_value > p.informal_limit {
+    if entry.entered_value_usd > p.informal_limit {
         problems.push(format!(
             "its value of {} is over the informal limit of {}",
-            usd(case.entered_value),
+            usd(entry.entered_value_usd),
             p.informal_limit_text
         ));
     }
     let mut formal_only: Vec<String> = Vec::new();
-    for line in case.lines()?.iter() {
-        let hts = line.hts.to_str()?;
-        let prefix: String = hts.chars().take(4).collect();
+    for line in &entry.lines {
+        let prefix: String = line.hts.chars().take(4).collect();
         if p.formal_only_prefixes.contains(&prefix) && !formal_only.contains(&prefix) {
             formal_only.push(prefix);
         }
     }
     if !formal_only.is_empty() {
         formal_only.sort();
-        problems.push(format!(
-            "it has HTS {} goods, which need formal entry",
-            formal_only.join("/")
-        ));
+        problems.push(format!("it has HTS {} goods, which need formal entry", formal_only.join("/")));
     }
     if problems.is_empty() {
-        return Ok(None);
+        return None;
     }
-    Ok(Some(format!(
+    Some(format!(
         "Informal entry type {} is not allowed: {}.",
-        case.entry_type,
+        entry.entry_type,
         problems.join(" and ")
-    )))
+    ))
 }
 
 fn de_minimis_suspended(case: &Case<'_, '_>, p: &Params) -> Option<String> {
-    if p.de_minimis_types.contains(case.entry_type) {
-        return Some(format!(
-            "Entry type {} (de minimis) is suspended for all countries.",
-            case.entry_type
-        ));
+    let entry_type = case.entry.entry_type.as_ref();
+    if p.de_minimis_types.contains(entry_type) {
+        return Some(format!("Entry type {entry_type} (de minimis) is suspended for all countries."));
     }
     None
 }
 
-fn straw_ior(case: &mut Case<'_, '_>, p: &Params) -> PyResult<Option<String>> {
+fn straw_ior(case: &Case<'_, '_>, p: &Params) -> PyResult<Option<String>> {
     let Some(activity) = case.activity else {
         return Ok(None);
     };
@@ -1231,9 +1046,10 @@ fn straw_ior(case: &mut Case<'_, '_>, p: &Params) -> PyResult<Option<String>> {
         return Ok(None);
     }
     let fda = case
-        .lines()?
+        .entry
+        .lines
         .iter()
-        .any(|l| l.pga_codes.iter().any(|c| c.to_str().map(|s| p.straw_fda_codes.contains(s)).unwrap_or(false)));
+        .any(|l| l.pga_codes.iter().any(|c| p.straw_fda_codes.contains(c.as_ref())));
     if !fda {
         return Ok(None);
     }
@@ -1267,19 +1083,15 @@ fn exam_selected(entry_number: &str, rate: f64) -> bool {
     ((crc % 10_000) as f64) < rate * 10_000.0
 }
 
-fn risk_tier_exam(case: &Case<'_, '_>, rate: f64) -> PyResult<Option<String>> {
-    if !case.profile.risk_high {
-        return Ok(None);
-    }
-    let number = required(case.entry, case.names.entry_number.bind(case.py))?;
-    if exam_selected(number.downcast::<PyString>()?.to_str()?, rate) {
-        return Ok(Some(format!(
+fn risk_tier_exam(case: &Case<'_, '_>, rate: f64) -> Option<String> {
+    if case.profile.risk_high && exam_selected(&case.entry.entry_number, rate) {
+        return Some(format!(
             "{} is in risk tier 4 ({}) and this entry was selected for examination.",
             case.who(),
             case.profile.risk_reasons
-        )));
+        ));
     }
-    Ok(None)
+    None
 }
 
 fn decision_id(entry_number: &str, revision: i64, pack_version: &str, basis: &str) -> String {
@@ -1417,7 +1229,6 @@ impl NativeScreener {
             hash_iors,
             profiles: FxHashMap::default(),
             plans: FxHashMap::default(),
-            names: Arc::new(Names::new(py)),
             last_zone: None,
             orjson_dumps: py.import("orjson")?.getattr("dumps")?.unbind(),
             orjson_options: py.import("orjson")?.getattr("OPT_UTC_Z")?.unbind(),
@@ -1434,6 +1245,64 @@ impl NativeScreener {
         })
     }
 
+    /// The hot path: one filing message from its bytes to its decision, with no pydantic
+    /// model in between. `decoder` checks the message as the models would; `lookup` gives
+    /// the IOR's registry record; `activity` (if not None) counts the entry before it is
+    /// screened. Returns (decision, its JSON, its audit event's JSON, IOR number, registry
+    /// record, filing time, bond type), or None when the decoder is not sure of the
+    /// message: then the caller decodes it with pydantic and screens the model.
+    #[pyo3(signature = (data, decoder, lookup, screened_at, activity))]
+    fn screen_message<'py>(
+        &mut self,
+        py: Python<'py>,
+        data: &[u8],
+        decoder: &Bound<'py, decode::EntryDecoder>,
+        lookup: &Bound<'py, PyAny>,
+        screened_at: &Bound<'py, PyAny>,
+        activity: &Bound<'py, PyAny>,
+    ) -> PyResult<Option<Bound<'py, PyTuple>>> {
+        let checked = decoder.borrow().check(data);
+        let Some((filing, stamp)) = checked else {
+            return Ok(None);
+        };
+        let filed_at = decoder.borrow_mut().datetime(py, &stamp)?.into_any();
+        let ior_number = PyString::new(py, &filing.ior_number);
+        let ior = lookup.call1((&ior_number,))?;
+        if !activity.is_none() {
+            activity.call_method1(intern!(py, "record"), (&ior_number, &filed_at))?;
+        }
+        let none = py.None().into_bound(py);
+        let (decision, encoded) = self.screen_inner(
+            py,
+            &filing,
+            &filed_at,
+            &ior,
+            screened_at,
+            &none,
+            activity,
+            intern!(py, "filed").as_any(),
+            "",
+            true,
+        )?;
+        let (out, audit) = encoded.expect("asked for");
+        let bond_type = match &filing.bond {
+            Some(bond) => PyString::new(py, &bond.kind).into_any(),
+            None => none,
+        };
+        Ok(Some(PyTuple::new(
+            py,
+            [
+                decision,
+                PyBytes::new(py, &out).into_any(),
+                PyBytes::new(py, &audit).into_any(),
+                ior_number.into_any(),
+                ior,
+                filed_at,
+                bond_type,
+            ],
+        )?))
+    }
+
     /// `Screener.screen`, with the same arguments and the same `ScreeningDecision`.
     #[pyo3(signature = (entry, ior, screened_at, as_of, activity, trigger, basis))]
     #[allow(clippy::too_many_arguments)]
@@ -1448,8 +1317,11 @@ impl NativeScreener {
         trigger: &Bound<'py, PyAny>,
         basis: &str,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let (decision, _) =
-            self.screen_inner(py, entry, ior, screened_at, as_of, activity, trigger, basis, false)?;
+        let filing = Filing::from_model(entry)?;
+        let filed_at = entry.getattr(intern!(py, "filed_at"))?;
+        let (decision, _) = self.screen_inner(
+            py, &filing, &filed_at, ior, screened_at, as_of, activity, trigger, basis, false,
+        )?;
         Ok(decision)
     }
 
@@ -1468,8 +1340,11 @@ impl NativeScreener {
         trigger: &Bound<'py, PyAny>,
         basis: &str,
     ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
-        let (decision, encoded) =
-            self.screen_inner(py, entry, ior, screened_at, as_of, activity, trigger, basis, true)?;
+        let filing = Filing::from_model(entry)?;
+        let filed_at = entry.getattr(intern!(py, "filed_at"))?;
+        let (decision, encoded) = self.screen_inner(
+            py, &filing, &filed_at, ior, screened_at, as_of, activity, trigger, basis, true,
+        )?;
         let (out, audit) = encoded.expect("asked for");
         Ok((decision, PyBytes::new(py, &out), PyBytes::new(py, &audit)))
     }

@@ -11,6 +11,7 @@ so a build that silently failed cannot pass as a skip).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 from datetime import UTC, datetime, timedelta, timezone
@@ -18,7 +19,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import orjson
-
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -85,13 +85,21 @@ def _pair(pack: RulePack, reference: ReferenceData, **kwargs: Any) -> _Both:
     return _Both(compiled, python)
 
 
+_MESSAGES: list[bytes] = []
+
+
 @pytest.fixture(scope="module")
 def generated() -> tuple[list[EntryFiling], dict[str, IorRecord], ReferenceData]:
-    spec = FeedSpec(iors=400, entries=4_000, seed=23, malformed=0)
+    spec = FeedSpec(iors=400, entries=4_000, seed=23, malformed=40)
     rng = random.Random(spec.seed)
     broker_rows = brokers(rng, spec.brokers)
     iors = registry(rng, spec.iors, spec.start)
-    entries = [codec.decode(EntryFiling, line) for line in feed(spec, iors, broker_rows)]
+    _MESSAGES[:] = list(feed(spec, iors, broker_rows))
+    entries = []
+    for line in _MESSAGES:
+        with contextlib.suppress(codec.InputRejected):
+            entries.append(codec.decode(EntryFiling, line, compiled=False))
+    assert len(entries) == 3_960  # the malformed ones are among the 4,000
     table = {r.ior_number: r for r in (IorRecord.model_validate(i.record) for i in iors)}
     reference = ReferenceData(
         {b["filer_code"]: BrokerRecord.model_validate(b) for b in broker_rows},
@@ -112,10 +120,46 @@ def test_a_generated_feed_gets_the_same_decisions_from_both_cores(
     for entry in entries:
         ior = table.get(entry.ior_number)
         activity.record(entry.ior_number, entry.filed_at)
-        a = both.screen(entry, ior, screened_at=screened_at, activity=activity)
-        rules_hit.update(a.rule_ids)
+        decision = both.screen(entry, ior, screened_at=screened_at, activity=activity)
+        rules_hit.update(decision.rule_ids)
     # The feed is only a fair comparison if it makes most rules fire.
     assert len(rules_hit) >= 15, sorted(rules_hit)
+
+
+def test_filing_messages_get_the_same_decisions_and_errors_from_both_paths(
+    baseline_pack: RulePack,
+    generated: tuple[list[EntryFiling], dict[str, IorRecord], ReferenceData],
+) -> None:
+    """The hot path: bytes in, decision and its JSON out, no model between (native), against
+    pydantic's model and the Python rules; the malformed messages fail alike."""
+    _, table, reference = generated
+    compiled = Screener(baseline_pack, reference)
+    python = Screener(baseline_pack, reference, native=False)
+    counts = (ActivityCounter(), ActivityCounter())
+    screened_at = datetime(2026, 12, 2, tzinfo=UTC)
+    rejected = 0
+    for message in _MESSAGES:
+        results = []
+        for screener, activity in zip((compiled, python), counts, strict=True):
+            try:
+                results.append(
+                    screener.screen_message(
+                        message, table.get, screened_at=screened_at, activity=activity
+                    )
+                )
+            except codec.InputRejected as error:
+                results.append(("rejected", error.error_class, error.message))
+        a, b = results
+        assert a == b
+        if a[0] == "rejected":
+            rejected += 1
+        else:
+            assert a[1] == codec.encode(b[0])
+            assert a[2] == screened_event_bytes(b[0])
+    assert rejected == 40
+    assert len(_MESSAGES) == 4_000
+    # the counts the straw-IOR rule reads were kept alike
+    assert all(counts[0].buckets(ior) == counts[1].buckets(ior) for ior in list(table)[:200])
 
 
 @pytest.mark.parametrize(
@@ -135,7 +179,7 @@ def test_every_segment_of_the_pack_screens_the_same(
     both = _pair(baseline_pack, reference)
     for entry in entries[:800]:
         ior = table.get(entry.ior_number)
-        a = both.screen(entry, ior, screened_at=as_of, as_of=as_of, trigger="registry_change")
+        both.screen(entry, ior, screened_at=as_of, as_of=as_of, trigger="registry_change")
 
 
 def test_changed_parameters_a_reference_swap_and_hashed_iors_screen_the_same(
@@ -167,7 +211,7 @@ def test_changed_parameters_a_reference_swap_and_hashed_iors_screen_the_same(
             both.python.reference = smaller
         activity.record(entry.ior_number, entry.filed_at)
         ior = table.get(entry.ior_number)
-        a = both.screen(entry, ior, screened_at=FILED_AT, activity=activity, basis="r1")
+        both.screen(entry, ior, screened_at=FILED_AT, activity=activity, basis="r1")
 
 
 _REFERENCE = ReferenceData(
@@ -198,7 +242,7 @@ def test_property_generated_entries_and_iors_screen_the_same(
     activity = ActivityCounter()
     for _ in range(activity_count):
         activity.record(entry.ior_number, entry.filed_at)
-    a = both.screen(entry, ior, screened_at=FILED_AT, activity=activity)
+    both.screen(entry, ior, screened_at=FILED_AT, activity=activity)
 
 
 @pytest.mark.parametrize(
@@ -252,8 +296,8 @@ def test_hand_picked_edges_screen_the_same(
     activity = ActivityCounter()
     for _ in range(30):
         activity.record(entry.ior_number, entry.filed_at)
-    a = both.screen(entry, ior, screened_at=FILED_AT, activity=activity)
-    assert a.hits, "each edge case is chosen to make rules fire"
+    decision = both.screen(entry, ior, screened_at=FILED_AT, activity=activity)
+    assert decision.hits, "each edge case is chosen to make rules fire"
 
 
 @settings(max_examples=2_000)
@@ -306,7 +350,7 @@ def test_a_non_utc_as_of_is_read_as_python_reads_it(baseline_pack: RulePack) -> 
         zone = UTC if hours == 0 else datetime.now(UTC).astimezone().tzinfo
         as_of = datetime(2026, 11, 30, 4, 59, 59, 999_999, tzinfo=UTC) + timedelta(hours=hours)
         as_of = as_of.astimezone(zone)
-        a = both.screen(entry, ior, screened_at=FILED_AT, as_of=as_of)
+        both.screen(entry, ior, screened_at=FILED_AT, as_of=as_of)
 
 
 @settings(max_examples=3_000)
@@ -333,8 +377,13 @@ def test_strings_are_escaped_as_orjson_escapes_them(text: str) -> None:
     at=st.datetimes(
         min_value=datetime(1, 1, 1),
         timezones=st.sampled_from(
-            [UTC, timezone(timedelta(hours=-5)), timezone(timedelta(hours=5, minutes=45))]
-            + [timezone(timedelta(seconds=30)), ZoneInfo("America/New_York")]
+            [
+                UTC,
+                timezone(timedelta(hours=-5)),
+                timezone(timedelta(hours=5, minutes=45)),
+                timezone(timedelta(seconds=30)),
+                ZoneInfo("America/New_York"),
+            ]
         ),
     )
 )
