@@ -4,8 +4,23 @@
 # Settings are SCREENING_* environment variables (streams/settings.py); nothing is baked in
 # except where the image keeps its data and serves its metrics.
 #
-# Every dependency has a binary wheel for linux/amd64 and linux/arm64, so the slim image
-# needs no compiler.
+# Every Python dependency has a binary wheel for linux/amd64 and linux/arm64, so the slim
+# image needs no compiler. The native screening core (native/, Rust) is built into a wheel
+# in a stage of its own and only the wheel reaches the image.
+
+FROM rust:1-slim-bookworm AS native
+
+# Debian bookworm's python3 is 3.11, the ABI of the runtime image below.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends python3 python3-venv \
+    && rm -rf /var/lib/apt/lists/* \
+    && python3 -m venv /opt/maturin \
+    && /opt/maturin/bin/pip install --no-cache-dir "maturin>=1.7,<2"
+WORKDIR /src/native
+COPY native/Cargo.toml native/Cargo.lock native/pyproject.toml ./
+COPY native/src ./src
+RUN /opt/maturin/bin/maturin build --release --interpreter python3 --compatibility linux --out /wheels
+
 
 FROM python:3.11-slim AS build
 
@@ -22,9 +37,10 @@ COPY schemas ./schemas
 COPY screening ./screening
 COPY streams ./streams
 COPY entry_screening ./entry_screening
+COPY --from=native /wheels /wheels
 RUN python -m venv /opt/venv \
     && /opt/venv/bin/pip install --upgrade pip \
-    && /opt/venv/bin/pip install ".${EXTRAS}"
+    && /opt/venv/bin/pip install ".${EXTRAS}" /wheels/*.whl
 
 
 FROM python:3.11-slim

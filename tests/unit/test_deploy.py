@@ -395,6 +395,17 @@ def docker_compose() -> str:
     return path
 
 
+def test_the_image_carries_the_native_core_built_in_a_stage_of_its_own() -> None:
+    text = DOCKERFILE.read_text()
+    stages = re.findall(r"^FROM (\S+)(?: AS (\S+))?$", text, re.M)
+    assert stages[0] == ("rust:1-slim-bookworm", "native")
+    build = text[text.index("AS build") : text.rindex("\nFROM ")]
+    assert "COPY --from=native /wheels /wheels" in build
+    assert "/wheels/*.whl" in build
+    # Only the installed wheel reaches the runtime image, not the toolchain.
+    assert "cargo" not in text[text.rindex("\nFROM ") :]
+
+
 def test_docker_compose_accepts_the_file() -> None:
     env = {**os.environ, "GRAFANA_ADMIN_PASSWORD": "only-for-this-check"}
     result = run([docker_compose(), "-f", str(COMPOSE), "config", "--quiet"], env=env, cwd=ROOT)
@@ -413,9 +424,8 @@ def test_docker_compose_refuses_to_start_grafana_without_an_admin_password() -> 
 
 def test_the_image_runs_the_worker_as_a_non_root_user_and_checks_its_metrics() -> None:
     text = DOCKERFILE.read_text()
-    instructions = [line for line in text.splitlines() if line and not line.startswith("#")]
-    assert instructions[0].startswith("FROM python:3.11-slim")
     final_stage = text[text.rindex("\nFROM ") :]
+    assert final_stage.startswith("\nFROM python:3.11-slim\n")
     user = re.search(r"^USER (\S+)$", final_stage, re.M)
     assert user is not None and user.group(1) not in {"root", "0"}
     assert 'ENTRYPOINT ["entry-screening"]' in final_stage
