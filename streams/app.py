@@ -21,6 +21,7 @@ from mode import Service
 from prometheus_client import start_http_server
 
 from entry_screening.runtime import settle_heap
+from screening.native import NATIVE
 from screening.rulepack import load_rule_pack
 from streams.lifecycle import install_lifecycle
 from streams.logs import logging_config
@@ -69,7 +70,11 @@ class WorkerRuntime:
 
     async def start(self) -> None:
         settings = self.settings
-        self.metrics.build_info.info({"version": VERSION, "worker": self.worker_id})
+        # Which screening core decides (the native one, or Python's when it is not installed
+        # or ENTRY_SCREENING_CORE=python): the same decisions, at different costs.
+        core = "native" if NATIVE is not None else "python"
+        self.metrics.build_info.info({"version": VERSION, "worker": self.worker_id, "core": core})
+        log.info("screening core", extra={"core": core})
         self._serve_metrics()
         started = time.monotonic()
         for mirror in self.mirrors:
