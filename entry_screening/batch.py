@@ -25,7 +25,7 @@ from schemas.audit import DeadLetter
 from schemas.entry import EntryFiling
 from schemas.reference import BrokerRecord, WatchlistRecord
 from schemas.registry import IorRecord
-from screening.activity import ActivityCounter
+from screening.activity import new_activity_counter
 from screening.engine import ReferenceData, Screener
 from screening.rulepack import RulePack, load_rule_pack
 from screening.watchlist import WatchlistIndex
@@ -119,7 +119,7 @@ def screen_stream(
 ) -> BatchSummary:
     """Screen every line of ``entries`` in order, writing decisions and error objects."""
     summary = BatchSummary()
-    activity = ActivityCounter()
+    activity = new_activity_counter()
     started = time.perf_counter()
     lookup = registry.get
     for number, line in read_lines(entries):

@@ -8,7 +8,9 @@ volume; entries arriving out of order land in their own day. Time is the entry's
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Final, Protocol
+from typing import Final, Protocol, cast
+
+from screening.native import NATIVE
 
 WINDOW_DAYS: Final = 30
 _EPOCH_DAY_SECONDS: Final = 86_400
@@ -69,3 +71,12 @@ class ActivityCounter:
 
     def __len__(self) -> int:
         return len(self._days)
+
+
+def new_activity_counter() -> ActivityCounter:
+    """A counter for the hot path: the compiled one when the native core is installed (the
+    same counts, and the native screening path counts each filing without a Python call),
+    else :class:`ActivityCounter`."""
+    if NATIVE is not None:
+        return cast(ActivityCounter, NATIVE.ActivityCounter())
+    return ActivityCounter()

@@ -38,7 +38,7 @@ from schemas.audit import AuditEvent, FieldError
 from schemas.entry import EntryFiling
 from schemas.lifecycle import HoldResolution
 from schemas.registry import IorRecord
-from screening.activity import ActivityCounter
+from screening.activity import new_activity_counter
 from screening.engine import Screener
 from streams.changelog import ChangelogTable
 from streams.emitter import Emitter
@@ -107,7 +107,7 @@ class ScreeningLoop:
         self.packs = packs
         self.metrics = metrics
         self.worker_id = worker_id
-        self.activity = ActivityCounter()
+        self.activity = new_activity_counter()
         self.activity_table: ChangelogTable[dict[int, int]] = ChangelogTable(
             settings,
             settings.topics.activity_state,

@@ -336,6 +336,21 @@ pub struct Stamp {
     offset_seconds: i32,
 }
 
+impl Stamp {
+    /// The activity counter's day of this time (`screening.activity._day`): the calendar
+    /// date in UTC, else `int(at.timestamp()) // 86400`, computed as Python computes it.
+    pub fn day_number(&self) -> i64 {
+        let days = crate::activity::days_from_civil(self.year as i64, self.month as i64, self.day as i64);
+        if self.offset_seconds == 0 {
+            return days;
+        }
+        let seconds = days * 86_400 + self.hour as i64 * 3_600 + self.minute as i64 * 60 + self.second as i64
+            - self.offset_seconds as i64;
+        let timestamp = (seconds * 1_000_000 + self.microsecond as i64) as f64 / 1e6;
+        (timestamp.trunc() as i64).div_euclid(86_400)
+    }
+}
+
 fn parse_stamp(text: &str) -> Option<Stamp> {
     let b = text.as_bytes();
     let digits = |range: std::ops::Range<usize>| -> Option<u32> {

@@ -18,6 +18,7 @@ use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
+mod activity;
 mod decode;
 mod filing;
 mod json;
@@ -282,16 +283,7 @@ fn py_format(py: Python<'_>, value: &Bound<'_, PyAny>, spec: &str) -> PyResult<S
     py.import("builtins")?.getattr("format")?.call1((value, spec))?.extract()
 }
 
-/// Days from 1970-01-01 to a proleptic Gregorian date (H. Hinnant's days_from_civil).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = (if y >= 0 { y } else { y - 399 }) / 400;
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
+use crate::activity::days_from_civil;
 
 const EXACT_MICROSECONDS: i64 = 1 << 53;
 
@@ -1268,7 +1260,10 @@ impl NativeScreener {
         let filed_at = decoder.borrow_mut().datetime(py, &stamp)?.into_any();
         let ior_number = PyString::new(py, &filing.ior_number);
         let ior = lookup.call1((&ior_number,))?;
-        if !activity.is_none() {
+        if let Ok(counter) = activity.downcast::<activity::ActivityCounter>() {
+            // the compiled counter: no Python call; the day comes from the stamp itself
+            counter.borrow_mut().record_day(&filing.ior_number, stamp.day_number());
+        } else if !activity.is_none() {
             activity.call_method1(intern!(py, "record"), (&ior_number, &filed_at))?;
         }
         let none = py.None().into_bound(py);
@@ -1394,6 +1389,7 @@ impl NativeScreener {
 fn screening_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<NativeScreener>()?;
     m.add_class::<decode::EntryDecoder>()?;
+    m.add_class::<activity::ActivityCounter>()?;
     m.add("RULE_IDS", RULE_IDS.to_vec())?;
     Ok(())
 }

@@ -27,10 +27,11 @@ from entry_screening.synthetic import FeedSpec, brokers, feed, registry, watchli
 from schemas import codec
 from schemas.decision import ScreeningDecision
 from schemas.entry import EntryFiling
+from schemas.native_decoder import ENTRY_DECODER
 from schemas.reference import BrokerRecord, WatchlistRecord
 from schemas.registry import IorRecord
 from screening import native
-from screening.activity import ActivityCounter
+from screening.activity import ActivityCounter, new_activity_counter
 from screening.engine import ReferenceData, Screener, decision_id, screened_event_bytes
 from screening.rulepack import RulePack, read_rule_pack_data, with_overrides
 from screening.rules import exam_selected
@@ -38,6 +39,7 @@ from screening.watchlist import WatchlistIndex
 from tests import strategies as s
 from tests.factories import (
     FILED_AT,
+    entry_data,
     make_broker,
     make_entry,
     make_foreign_ior,
@@ -394,3 +396,58 @@ def test_time_stamps_are_written_and_read_as_python_does(
     both = _pair(baseline_pack, _REFERENCE)
     entry = make_entry().model_copy(update={"filed_at": at})
     both.screen(entry, make_ior(), screened_at=at)
+
+
+_IORS = ("12-3456789AB", "245301-00042", "123-45-6789")
+_operations = st.lists(
+    st.tuples(
+        st.sampled_from(["record", "record", "record", "remove", "count", "forget", "reload"]),
+        st.sampled_from(_IORS),
+        st.datetimes(
+            min_value=datetime(2026, 1, 1),
+            max_value=datetime(2026, 4, 1),
+            timezones=st.sampled_from(
+                [UTC, timezone(timedelta(hours=-5)), timezone(timedelta(hours=9))]
+            ),
+        ),
+    ),
+    max_size=120,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(operations=_operations)
+def test_the_compiled_activity_counter_counts_as_the_python_one(
+    operations: list[tuple[str, str, datetime]],
+) -> None:
+    compiled, python = NATIVE.ActivityCounter(), ActivityCounter()
+    for operation, ior, at in operations:
+        for counter in (compiled, python):
+            if operation == "record":
+                counter.record(ior, at)
+            elif operation == "remove":
+                counter.remove(ior, at)
+            elif operation == "forget":
+                counter.forget(ior)
+            elif operation == "reload":
+                counter.load(ior, counter.buckets(ior))
+        assert compiled.entries_in_window(ior, at) == python.entries_in_window(ior, at)
+        assert len(compiled) == len(python)
+        for each in _IORS:
+            # same days, same counts, same order (the order reaches the changelog's bytes)
+            assert list(compiled.buckets(each).items()) == list(python.buckets(each).items())
+
+
+def test_the_hot_path_counts_into_the_compiled_counter(baseline_pack: RulePack) -> None:
+    screener = Screener(baseline_pack, _REFERENCE)
+    compiled, python = new_activity_counter(), ActivityCounter()
+    assert type(compiled) is NATIVE.ActivityCounter
+    for hours in range(0, 24 * 40, 7):
+        at = datetime(2026, 12, 1, tzinfo=timezone(timedelta(hours=-5))) + timedelta(hours=hours)
+        message = orjson.dumps(entry_data(filed_at=at.isoformat()))
+        assert ENTRY_DECODER is not None and ENTRY_DECODER.decode(message) is not None
+        screener.screen_message(message, {}.get, screened_at=FILED_AT, activity=compiled)
+        python.record(entry_data()["ior_number"], at)
+    ior = entry_data()["ior_number"]
+    assert compiled.buckets(ior) == python.buckets(ior)
+    assert compiled.buckets(ior)  # something was counted
