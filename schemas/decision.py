@@ -74,4 +74,5 @@ class ScreeningDecision:
 
     @property
     def rule_ids(self) -> tuple[str, ...]:
-        return tuple(hit.rule_id for hit in self.hits)
+        # a list first: tuple() over a generator costs half as much again (hot path)
+        return tuple([hit.rule_id for hit in self.hits])
