@@ -43,9 +43,10 @@ test: $(NATIVE_STAMP) ## run the test suite
 test-unit: $(NATIVE_STAMP) ## the pure tests only (seconds)
 	$(BIN)/pytest tests/unit
 
-lint: $(STAMP) ## ruff lint and format check
+lint: $(STAMP) ## ruff lint and format check (and rustfmt's, for native/, where cargo is)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	@if [ -n "$(CARGO)" ]; then cd native && PATH="$$(dirname $(CARGO)):$$PATH" cargo fmt --check; fi
 
 typecheck: $(STAMP) ## mypy strict on the packages
 	$(BIN)/mypy

@@ -25,7 +25,9 @@ pub fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
 /// `int(at.timestamp()) // 86400` (truncated, then floored).
 fn day_of(at: &Bound<'_, PyAny>) -> PyResult<i64> {
     let py = at.py();
-    let dt = at.downcast::<PyDateTime>().map_err(|_| PyValueError::new_err("expected a datetime"))?;
+    let dt = at
+        .downcast::<PyDateTime>()
+        .map_err(|_| PyValueError::new_err("expected a datetime"))?;
     let offset = match dt.get_tzinfo() {
         None => None,
         Some(tz) => {
@@ -40,7 +42,11 @@ fn day_of(at: &Bound<'_, PyAny>) -> PyResult<i64> {
         }
     };
     if offset.unwrap_or(0) == 0 {
-        return Ok(days_from_civil(dt.get_year() as i64, dt.get_month() as i64, dt.get_day() as i64));
+        return Ok(days_from_civil(
+            dt.get_year() as i64,
+            dt.get_month() as i64,
+            dt.get_day() as i64,
+        ));
     }
     let timestamp: f64 = at.call_method0(intern!(py, "timestamp"))?.extract()?;
     Ok((timestamp.trunc() as i64).div_euclid(86_400))

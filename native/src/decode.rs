@@ -16,7 +16,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::ffi;
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyDateTime, PyDict, PySet, PyString, PyTuple, PyTzInfo, PyType};
+use pyo3::types::{PyDateTime, PyDict, PySet, PyString, PyTuple, PyType, PyTzInfo};
 use regex::Regex;
 
 use crate::filing::{Filing, FilingBond, FilingLine};
@@ -159,8 +159,16 @@ impl StrRule {
         };
         Ok(StrRule {
             pattern,
-            min_chars: rule.get_item("minLength")?.map(|v| v.extract()).transpose()?.unwrap_or(0),
-            max_chars: rule.get_item("maxLength")?.map(|v| v.extract()).transpose()?.unwrap_or(usize::MAX),
+            min_chars: rule
+                .get_item("minLength")?
+                .map(|v| v.extract())
+                .transpose()?
+                .unwrap_or(0),
+            max_chars: rule
+                .get_item("maxLength")?
+                .map(|v| v.extract())
+                .transpose()?
+                .unwrap_or(usize::MAX),
             values,
         })
     }
@@ -168,7 +176,11 @@ impl StrRule {
     fn accepts(&self, text: &str) -> bool {
         if self.min_chars > 0 || self.max_chars < usize::MAX {
             // pydantic counts characters, not bytes
-            let chars = if text.is_ascii() { text.len() } else { text.chars().count() };
+            let chars = if text.is_ascii() {
+                text.len()
+            } else {
+                text.chars().count()
+            };
             if chars < self.min_chars || chars > self.max_chars {
                 return false;
             }
@@ -193,8 +205,16 @@ struct NumRule {
 impl NumRule {
     fn from_schema(rule: &Bound<'_, PyDict>) -> PyResult<Self> {
         Ok(NumRule {
-            min: rule.get_item("minimum")?.map(|v| v.extract()).transpose()?.unwrap_or(f64::NEG_INFINITY),
-            max: rule.get_item("maximum")?.map(|v| v.extract()).transpose()?.unwrap_or(f64::INFINITY),
+            min: rule
+                .get_item("minimum")?
+                .map(|v| v.extract())
+                .transpose()?
+                .unwrap_or(f64::NEG_INFINITY),
+            max: rule
+                .get_item("maximum")?
+                .map(|v| v.extract())
+                .transpose()?
+                .unwrap_or(f64::INFINITY),
         })
     }
 
@@ -277,7 +297,12 @@ const BOND_SURETY_GIVEN: u16 = 1 << 15;
 
 fn model(class: &Bound<'_, PyType>, expected: &[&str]) -> PyResult<Model> {
     let py = class.py();
-    let names: Vec<String> = class.getattr("model_fields")?.call_method0("keys")?.try_iter()?.map(|n| n?.extract()).collect::<PyResult<_>>()?;
+    let names: Vec<String> = class
+        .getattr("model_fields")?
+        .call_method0("keys")?
+        .try_iter()?
+        .map(|n| n?.extract())
+        .collect::<PyResult<_>>()?;
     if names != expected {
         return Err(PyValueError::new_err(format!(
             "{} has fields {names:?}; the native decoder knows {expected:?}",
@@ -285,11 +310,16 @@ fn model(class: &Bound<'_, PyType>, expected: &[&str]) -> PyResult<Model> {
         )));
     }
     if !class.getattr("__pydantic_post_init__")?.is_none() {
-        return Err(PyValueError::new_err("a model with a post-init hook is left to pydantic"));
+        return Err(PyValueError::new_err(
+            "a model with a post-init hook is left to pydantic",
+        ));
     }
     Ok(Model {
         class: class.clone().unbind(),
-        fields: expected.iter().map(|n| PyString::intern(py, n).unbind()).collect(),
+        fields: expected
+            .iter()
+            .map(|n| PyString::intern(py, n).unbind())
+            .collect(),
     })
 }
 
@@ -306,7 +336,11 @@ fn check_digit(filer_and_serial: &[u8]) -> u32 {
             _ => unreachable!("the pattern admits capitals and digits only"),
         };
         total += if i % 2 == 1 {
-            if 2 * value > 9 { 2 * value - 9 } else { 2 * value }
+            if 2 * value > 9 {
+                2 * value - 9
+            } else {
+                2 * value
+            }
         } else {
             value
         };
@@ -340,12 +374,14 @@ impl Stamp {
     /// The activity counter's day of this time (`screening.activity._day`): the calendar
     /// date in UTC, else `int(at.timestamp()) // 86400`, computed as Python computes it.
     pub fn day_number(&self) -> i64 {
-        let days = crate::activity::days_from_civil(self.year as i64, self.month as i64, self.day as i64);
+        let days =
+            crate::activity::days_from_civil(self.year as i64, self.month as i64, self.day as i64);
         if self.offset_seconds == 0 {
             return days;
         }
-        let seconds = days * 86_400 + self.hour as i64 * 3_600 + self.minute as i64 * 60 + self.second as i64
-            - self.offset_seconds as i64;
+        let seconds =
+            days * 86_400 + self.hour as i64 * 3_600 + self.minute as i64 * 60 + self.second as i64
+                - self.offset_seconds as i64;
         let timestamp = (seconds * 1_000_000 + self.microsecond as i64) as f64 / 1e6;
         (timestamp.trunc() as i64).div_euclid(86_400)
     }
@@ -364,7 +400,13 @@ fn parse_stamp(text: &str) -> Option<Stamp> {
         }
         Some(n)
     };
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+    {
         return None;
     }
     let year = digits(0..4)? as i32;
@@ -373,7 +415,14 @@ fn parse_stamp(text: &str) -> Option<Stamp> {
     let hour = digits(11..13)?;
     let minute = digits(14..16)?;
     let second = digits(17..19)?;
-    if year < 1 || !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) || hour > 23 || minute > 59 || second > 59 {
+    if year < 1
+        || !(1..=12).contains(&month)
+        || day < 1
+        || day > days_in_month(year, month)
+        || hour > 23
+        || minute > 59
+        || second > 59
+    {
         return None;
     }
     let mut i = 19;
@@ -400,7 +449,11 @@ fn parse_stamp(text: &str) -> Option<Stamp> {
                 return None;
             }
             let seconds = (hours * 3600 + minutes * 60) as i32;
-            if *sign == b'-' { -seconds } else { seconds }
+            if *sign == b'-' {
+                -seconds
+            } else {
+                seconds
+            }
         }
         _ => return None,
     };
@@ -417,10 +470,15 @@ fn parse_stamp(text: &str) -> Option<Stamp> {
 }
 
 /// `object.__setattr__`, past the frozen model's own `__setattr__`, as pydantic does.
-fn force_setattr(obj: &Bound<'_, PyAny>, name: &Bound<'_, PyString>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+fn force_setattr(
+    obj: &Bound<'_, PyAny>,
+    name: &Bound<'_, PyString>,
+    value: &Bound<'_, PyAny>,
+) -> PyResult<()> {
     let py = obj.py();
     // Safety: all three pointers are live objects owned by this thread's GIL scope.
-    let status = unsafe { ffi::PyObject_GenericSetAttr(obj.as_ptr(), name.as_ptr(), value.as_ptr()) };
+    let status =
+        unsafe { ffi::PyObject_GenericSetAttr(obj.as_ptr(), name.as_ptr(), value.as_ptr()) };
     if status == -1 {
         return Err(PyErr::fetch(py));
     }
@@ -438,7 +496,9 @@ fn instance<'py>(
     // Safety: `tp` is a live type object; tp_new with empty args and no kwargs is how
     // pydantic-core itself creates model instances before setting their attributes.
     let obj = unsafe {
-        let new = (*tp).tp_new.ok_or_else(|| PyValueError::new_err("type without tp_new"))?;
+        let new = (*tp)
+            .tp_new
+            .ok_or_else(|| PyValueError::new_err("type without tp_new"))?;
         let args = PyTuple::empty(py);
         Bound::from_owned_ptr_or_err(py, new(tp, args.as_ptr(), std::ptr::null_mut()))?
     };
@@ -545,7 +605,10 @@ impl EntryDecoder {
         };
         let mut lines = Vec::with_capacity(raw.lines.len());
         for line in &raw.lines {
-            if lines.iter().any(|l: &FilingLine<'_>| l.line_number == line.line_number) {
+            if lines
+                .iter()
+                .any(|l: &FilingLine<'_>| l.line_number == line.line_number)
+            {
                 return None; // line numbers must be unique
             }
             if !self.line_number.accepts_int(line.line_number)
@@ -597,7 +660,8 @@ impl EntryDecoder {
                 given,
             });
         }
-        let mut given: u16 = (1 << 0) | (1 << 1) | (1 << 2) | (1 << 3) | (1 << 4) | (1 << 7) | (1 << 11);
+        let mut given: u16 =
+            (1 << 0) | (1 << 1) | (1 << 2) | (1 << 3) | (1 << 4) | (1 << 7) | (1 << 11);
         if let Field::Value(b) = &raw.bond {
             if b.surety_code.given() {
                 given |= BOND_SURETY_GIVEN;
@@ -636,13 +700,21 @@ impl EntryDecoder {
     }
 
     /// The filing time as the aware `datetime` pydantic builds (its own zone class).
-    pub fn datetime<'py>(&mut self, py: Python<'py>, stamp: &Stamp) -> PyResult<Bound<'py, PyDateTime>> {
+    pub fn datetime<'py>(
+        &mut self,
+        py: Python<'py>,
+        stamp: &Stamp,
+    ) -> PyResult<Bound<'py, PyDateTime>> {
         let zone = match self.zones.get(&stamp.offset_seconds) {
             Some(zone) => zone.bind(py).clone(),
             None => {
-                let zone =
-                    self.zone_class.bind(py).call1((stamp.offset_seconds,))?.downcast_into::<PyTzInfo>()?;
-                self.zones.insert(stamp.offset_seconds, zone.clone().unbind());
+                let zone = self
+                    .zone_class
+                    .bind(py)
+                    .call1((stamp.offset_seconds,))?
+                    .downcast_into::<PyTzInfo>()?;
+                self.zones
+                    .insert(stamp.offset_seconds, zone.clone().unbind());
                 zone
             }
         };
@@ -660,7 +732,12 @@ impl EntryDecoder {
     }
 
     /// The `EntryFiling` model of a checked filing, attribute for attribute pydantic's.
-    fn model<'py>(&mut self, py: Python<'py>, f: &Filing<'_>, stamp: &Stamp) -> PyResult<Bound<'py, PyAny>> {
+    fn model<'py>(
+        &mut self,
+        py: Python<'py>,
+        f: &Filing<'_>,
+        stamp: &Stamp,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let mut lines = Vec::with_capacity(f.lines.len());
         for line in &f.lines {
             let values = vec![
@@ -683,7 +760,11 @@ impl EntryDecoder {
                     b.amount_usd.into_pyobject(py)?.into_any(),
                     str_obj(py, &b.surety_code),
                 ];
-                let given = if f.given & BOND_SURETY_GIVEN != 0 { 0b111 } else { 0b011 };
+                let given = if f.given & BOND_SURETY_GIVEN != 0 {
+                    0b111
+                } else {
+                    0b011
+                };
                 instance(py, &self.bond, values, given)?
             }
             None => py.None().into_bound(py),
@@ -730,8 +811,16 @@ fn items_rule<'py>(rules: &Bound<'py, PyDict>, key: &str) -> PyResult<Bound<'py,
 
 fn count_rule(rule: &Bound<'_, PyDict>) -> PyResult<NumRule> {
     Ok(NumRule {
-        min: rule.get_item("minItems")?.map(|v| v.extract()).transpose()?.unwrap_or(0.0),
-        max: rule.get_item("maxItems")?.map(|v| v.extract()).transpose()?.unwrap_or(f64::INFINITY),
+        min: rule
+            .get_item("minItems")?
+            .map(|v| v.extract())
+            .transpose()?
+            .unwrap_or(0.0),
+        max: rule
+            .get_item("maxItems")?
+            .map(|v| v.extract())
+            .transpose()?
+            .unwrap_or(f64::INFINITY),
     })
 }
 
@@ -753,10 +842,16 @@ impl EntryDecoder {
         let s = |key: &str| StrRule::from_schema(&rule(rules, key)?);
         let n = |key: &str| NumRule::from_schema(&rule(rules, key)?);
         let money = n("EntryFiling.entered_value_usd")?;
-        for key in ["EntryLine.entered_value_usd", "Bond.amount_usd", "EntryFiling.duties_taxes_fees_usd"] {
+        for key in [
+            "EntryLine.entered_value_usd",
+            "Bond.amount_usd",
+            "EntryFiling.duties_taxes_fees_usd",
+        ] {
             let other = n(key)?;
             if other.min != money.min || other.max != money.max {
-                return Err(PyValueError::new_err(format!("{key} is not money as the decoder knows it")));
+                return Err(PyValueError::new_err(format!(
+                    "{key} is not money as the decoder knows it"
+                )));
             }
         }
         let name = s("EntryFiling.shipper_name")?;
@@ -766,10 +861,13 @@ impl EntryDecoder {
         let country = s("EntryLine.country_of_origin")?;
         let other_country = s("EntryFiling.shipper_country")?;
         if (name.min_chars, name.max_chars) != (other_name.min_chars, other_name.max_chars)
-            || (reference.min_chars, reference.max_chars) != (other_reference.min_chars, other_reference.max_chars)
+            || (reference.min_chars, reference.max_chars)
+                != (other_reference.min_chars, other_reference.max_chars)
             || country.values != other_country.values
         {
-            return Err(PyValueError::new_err("fields the decoder checks alike differ in the models"));
+            return Err(PyValueError::new_err(
+                "fields the decoder checks alike differ in the models",
+            ));
         }
         Ok(EntryDecoder {
             entry: model(entry, &ENTRY_FIELDS)?,

@@ -48,12 +48,17 @@ pub struct Filing<'a> {
     pub given: u16,
 }
 
-fn value<'py>(d: &Bound<'py, PyDict>, name: &Bound<'py, PyString>) -> PyResult<Option<Bound<'py, PyAny>>> {
+fn value<'py>(
+    d: &Bound<'py, PyDict>,
+    name: &Bound<'py, PyString>,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
     Ok(d.get_item(name)?.filter(|v| !v.is_none()))
 }
 
 fn text(d: &Bound<'_, PyDict>, name: &Bound<'_, PyString>) -> PyResult<Option<Cow<'static, str>>> {
-    value(d, name)?.map(|v| Ok(Cow::Owned(v.extract::<String>()?))).transpose()
+    value(d, name)?
+        .map(|v| Ok(Cow::Owned(v.extract::<String>()?)))
+        .transpose()
 }
 
 fn required_text(d: &Bound<'_, PyDict>, name: &Bound<'_, PyString>) -> PyResult<Cow<'static, str>> {
@@ -65,7 +70,9 @@ fn number(d: &Bound<'_, PyDict>, name: &Bound<'_, PyString>) -> PyResult<Option<
 }
 
 fn fields<'py>(model: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyDict>> {
-    Ok(model.getattr(intern!(model.py(), "__dict__"))?.downcast_into::<PyDict>()?)
+    Ok(model
+        .getattr(intern!(model.py(), "__dict__"))?
+        .downcast_into::<PyDict>()?)
 }
 
 impl Filing<'static> {
@@ -124,7 +131,10 @@ impl Filing<'static> {
             export_declaration_ref: text(&d, intern!(py, "export_declaration_ref"))?,
             supply_chain_cert_ref: text(&d, intern!(py, "supply_chain_cert_ref"))?,
             lines,
-            revision: value(&d, intern!(py, "revision"))?.map(|v| v.extract()).transpose()?.unwrap_or(0),
+            revision: value(&d, intern!(py, "revision"))?
+                .map(|v| v.extract())
+                .transpose()?
+                .unwrap_or(0),
             shipper_name: text(&d, intern!(py, "shipper_name"))?,
             shipper_country: text(&d, intern!(py, "shipper_country"))?,
             given: 0,

@@ -87,7 +87,11 @@ pub fn format_float(value: f64) -> Option<String> {
     let mut text = format!("{value}");
     // Up to 15 significant digits a double's shortest decimal is unique; beyond, two may be
     // equally short and close, and Rust and orjson may pick different ones.
-    let significant = text.trim_start_matches(['-', '0', '.']).bytes().filter(u8::is_ascii_digit).count();
+    let significant = text
+        .trim_start_matches(['-', '0', '.'])
+        .bytes()
+        .filter(u8::is_ascii_digit)
+        .count();
     if significant > 15 {
         return None;
     }

@@ -31,8 +31,8 @@ use pyo3::exceptions::PyValueError;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{
-    PyBytes, PyDateAccess, PyDateTime, PyDelta, PyDeltaAccess, PyDict, PyString, PyTimeAccess, PyTuple,
-    PyTzInfoAccess,
+    PyBytes, PyDateAccess, PyDateTime, PyDelta, PyDeltaAccess, PyDict, PyString, PyTimeAccess,
+    PyTuple, PyTzInfoAccess,
 };
 use rustc_hash::FxHashMap;
 
@@ -280,7 +280,10 @@ fn params_of<'py>(rules: &Bound<'py, PyDict>, rule_id: &str) -> PyResult<Bound<'
 }
 
 fn py_format(py: Python<'_>, value: &Bound<'_, PyAny>, spec: &str) -> PyResult<String> {
-    py.import("builtins")?.getattr("format")?.call1((value, spec))?.extract()
+    py.import("builtins")?
+        .getattr("format")?
+        .call1((value, spec))?
+        .extract()
 }
 
 use crate::activity::days_from_civil;
@@ -296,8 +299,11 @@ impl NativeScreener {
         let py = at.py();
         if let Ok(dt) = at.downcast::<PyDateTime>() {
             if let Some(offset_us) = self.fixed_offset(dt)? {
-                let days =
-                    days_from_civil(dt.get_year() as i64, dt.get_month() as i64, dt.get_day() as i64);
+                let days = days_from_civil(
+                    dt.get_year() as i64,
+                    dt.get_month() as i64,
+                    dt.get_day() as i64,
+                );
                 let seconds = days * 86_400
                     + dt.get_hour() as i64 * 3_600
                     + dt.get_minute() as i64 * 60
@@ -323,7 +329,11 @@ impl NativeScreener {
                 return Ok(Some(*offset));
             }
         }
-        if !self.fixed_offset_zones.iter().any(|t| tz.get_type().is(t.bind(py))) {
+        if !self
+            .fixed_offset_zones
+            .iter()
+            .any(|t| tz.get_type().is(t.bind(py)))
+        {
             return Ok(None);
         }
         let offset = tz.call_method1(intern!(py, "utcoffset"), (dt,))?;
@@ -362,7 +372,10 @@ impl NativeScreener {
 
     fn push_with_orjson(&self, buf: &mut Vec<u8>, value: &Bound<'_, PyAny>) -> PyResult<()> {
         let py = value.py();
-        let encoded = self.orjson_dumps.bind(py).call1((value, None::<()>, self.orjson_options.bind(py)))?;
+        let encoded =
+            self.orjson_dumps
+                .bind(py)
+                .call1((value, None::<()>, self.orjson_options.bind(py)))?;
         buf.extend_from_slice(encoded.downcast::<PyBytes>()?.as_bytes());
         Ok(())
     }
@@ -390,13 +403,23 @@ impl NativeScreener {
         basis: &str,
         encode: bool,
     ) -> PyResult<(Bound<'py, PyAny>, Option<(Vec<u8>, Vec<u8>)>)> {
-        let at = if as_of.is_none() { filed_at.clone() } else { as_of.clone() };
+        let at = if as_of.is_none() {
+            filed_at.clone()
+        } else {
+            as_of.clone()
+        };
         let at_ts = self.timestamp(&at)?;
         let segment = self.bounds.partition_point(|bound| *bound <= at_ts);
         let ior_number = PyString::new(py, &entry.ior_number);
         let profile = self.profile(py, &ior_number, ior)?;
         let entry_type = entry.entry_type.as_ref();
-        let plan = self.plan(py, segment, profile.registered, profile.is_foreign, entry_type)?;
+        let plan = self.plan(
+            py,
+            segment,
+            profile.registered,
+            profile.is_foreign,
+            entry_type,
+        )?;
 
         let mut hits: Vec<(usize, Cow<'_, str>)> = Vec::new();
         let mut worst = 0;
@@ -409,8 +432,19 @@ impl NativeScreener {
                 }
             }
         }
-        let activity = if activity.is_none() { None } else { Some(activity) };
-        let case = Case { py, entry, profile: &profile, activity, at: &at, at_ts };
+        let activity = if activity.is_none() {
+            None
+        } else {
+            Some(activity)
+        };
+        let case = Case {
+            py,
+            entry,
+            profile: &profile,
+            activity,
+            at: &at,
+            at_ts,
+        };
         for &rule in plan.iter() {
             if let Some(fact) = self.check(rule, &case)? {
                 hits.push((rule, Cow::Owned(fact)));
@@ -434,127 +468,34 @@ impl NativeScreener {
             ))?);
         }
         let entry_number_text = entry.entry_number.as_ref();
-        let id = decision_id(entry_number_text, entry.revision as i64, &self.version_text, basis);
+        let id = decision_id(
+            entry_number_text,
+            entry.revision as i64,
+            &self.version_text,
+            basis,
+        );
         let ior_hash = if self.hash_iors {
-            self.screener.bind(py).call_method1(intern!(py, "ior_hash"), (&ior_number,))?
+            self.screener
+                .bind(py)
+                .call_method1(intern!(py, "ior_hash"), (&ior_number,))?
         } else {
             py.None().into_bound(py)
         };
         let none = py.None().into_bound(py);
         let entered_value_obj = entry.entered_value_usd.into_pyobject(py)?.into_any();
         let encoded = if encode {
-            let ior_hash_text: Option<String> = ior_hash.extract()?;
-            let broker_text = entry.broker_filer_code.as_deref();
-            let outcome = self.outcome_texts[worst].clone();
-            let trigger_text: String = trigger.extract()?;
-            let mut out = Vec::with_capacity(1024);
-            out.extend_from_slice(b"{\"decision_id\":\"");
-            out.extend_from_slice(id.as_bytes());
-            out.extend_from_slice(b"\",\"entry_number\":");
-            json::push_str(&mut out, entry_number_text);
-            json::push_key(&mut out, ",\"entry_revision");
-            json::push_int(&mut out, entry.revision as i64);
-            json::push_key(&mut out, ",\"entry_type");
-            json::push_str(&mut out, entry_type);
-            json::push_key(&mut out, ",\"port_code");
-            json::push_str(&mut out, &entry.port_code);
-            json::push_key(&mut out, ",\"ior_number");
-            json::push_str(&mut out, &profile.shown_ior_number);
-            json::push_key(&mut out, ",\"ior_number_hash");
-            json::push_opt_str(&mut out, ior_hash_text.as_deref());
-            json::push_key(&mut out, ",\"broker_filer_code");
-            json::push_opt_str(&mut out, broker_text);
-            json::push_key(&mut out, ",\"entered_value_usd");
-            self.push_float(&mut out, &entered_value_obj)?;
-            json::push_key(&mut out, ",\"outcome");
-            json::push_str(&mut out, &outcome);
-            out.extend_from_slice(b",\"hits\":[");
-            for (i, (rule, reason)) in hits.iter().enumerate() {
-                let info = &self.rules[*rule];
-                out.extend_from_slice(if i == 0 { b"{" } else { b",{" });
-                json::push_key(&mut out, "\"rule_id");
-                out.extend_from_slice(&info.rule_id_json);
-                json::push_key(&mut out, ",\"outcome");
-                out.extend_from_slice(&info.outcome_json);
-                json::push_key(&mut out, ",\"reason");
-                // the reason is the fact, a space and the cure (escaped once, at start-up)
-                json::push_str(&mut out, reason);
-                out.pop();
-                out.push(b' ');
-                out.extend_from_slice(&info.cure_json);
-                out.push(b'"');
-                json::push_key(&mut out, ",\"citation");
-                out.extend_from_slice(&info.citation_json);
-                out.push(b'}');
-            }
-            out.push(b']');
-            json::push_key(&mut out, ",\"rule_pack_version");
-            json::push_str(&mut out, &self.version_text);
-            json::push_key(&mut out, ",\"ior_classification");
-            json::push_str(&mut out, &profile.category_text);
-            out.extend_from_slice(b",\"failed_prongs\":[");
-            for (i, prong) in profile.failed_prong_texts.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                json::push_str(&mut out, prong);
-            }
-            out.push(b']');
-            json::push_key(&mut out, ",\"classification_reading");
-            json::push_str(&mut out, &profile.reading_text);
-            json::push_key(&mut out, ",\"risk_tier");
-            match profile.risk_tier_value {
-                Some(tier) => json::push_int(&mut out, tier),
-                None => out.extend_from_slice(b"null"),
-            }
-            json::push_key(&mut out, ",\"filed_at");
-            self.push_datetime(&mut out, filed_at)?;
-            json::push_key(&mut out, ",\"screened_at");
-            let screened_text = self.screened_at_text(screened_at)?;
-            out.extend_from_slice(&screened_text);
-            json::push_key(&mut out, ",\"trigger");
-            json::push_str(&mut out, &trigger_text);
-            out.push(b'}');
-
-            let mut audit = Vec::with_capacity(512);
-            audit.extend_from_slice(b"{\"event_id\":\"");
-            audit.extend_from_slice(id.as_bytes());
-            audit.extend_from_slice(b"-screened\",\"event_type\":");
-            json::push_str(
-                &mut audit,
-                if trigger_text == "filed" { "EntryScreened" } else { "EntryRescreened" },
-            );
-            json::push_key(&mut audit, ",\"subject");
-            json::push_str(&mut audit, entry_number_text);
-            json::push_key(&mut audit, ",\"occurred_at");
-            audit.extend_from_slice(&screened_text);
-            json::push_key(&mut audit, ",\"ior_number");
-            json::push_str(&mut audit, &profile.shown_ior_number);
-            json::push_key(&mut audit, ",\"decision_id");
-            json::push_str(&mut audit, &id);
-            json::push_key(&mut audit, ",\"outcome");
-            json::push_str(&mut audit, &outcome);
-            audit.extend_from_slice(b",\"rule_ids\":[");
-            for (i, (rule, _)) in hits.iter().enumerate() {
-                if i > 0 {
-                    audit.push(b',');
-                }
-                audit.extend_from_slice(&self.rules[*rule].rule_id_json);
-            }
-            audit.push(b']');
-            json::push_key(&mut audit, ",\"rule_pack_version");
-            json::push_str(&mut audit, &self.version_text);
-            json::push_key(&mut audit, ",\"details\":{\"ior_classification");
-            json::push_str(&mut audit, &profile.category_text);
-            json::push_key(&mut audit, ",\"risk_tier");
-            match profile.risk_tier_value {
-                Some(tier) => json::push_int(&mut audit, tier),
-                None => audit.extend_from_slice(b"null"),
-            }
-            json::push_key(&mut audit, ",\"trigger");
-            json::push_str(&mut audit, &trigger_text);
-            audit.extend_from_slice(b"}}");
-            Some((out, audit))
+            Some(self.write_outputs(
+                entry,
+                &profile,
+                &hits,
+                worst,
+                &id,
+                &ior_hash,
+                &entered_value_obj,
+                filed_at,
+                screened_at,
+                trigger,
+            )?)
         } else {
             None
         };
@@ -586,6 +527,142 @@ impl NativeScreener {
             ],
         )?;
         Ok((self.decision.bind(py).call1(args)?, encoded))
+    }
+
+    /// The decision's JSON and its audit event's, as `codec.encode(decision)` and
+    /// `screened_event_bytes(decision)` write them (tests hold them byte for byte equal).
+    #[allow(clippy::too_many_arguments)]
+    fn write_outputs(
+        &mut self,
+        entry: &Filing<'_>,
+        profile: &Profile,
+        hits: &[(usize, Cow<'_, str>)],
+        worst: usize,
+        id: &str,
+        ior_hash: &Bound<'_, PyAny>,
+        entered_value: &Bound<'_, PyAny>,
+        filed_at: &Bound<'_, PyAny>,
+        screened_at: &Bound<'_, PyAny>,
+        trigger: &Bound<'_, PyAny>,
+    ) -> PyResult<(Vec<u8>, Vec<u8>)> {
+        let entry_number_text = entry.entry_number.as_ref();
+        let entry_type = entry.entry_type.as_ref();
+        let ior_hash_text: Option<String> = ior_hash.extract()?;
+        let broker_text = entry.broker_filer_code.as_deref();
+        let outcome = self.outcome_texts[worst].clone();
+        let trigger_text: String = trigger.extract()?;
+        let mut out = Vec::with_capacity(1024);
+        out.extend_from_slice(b"{\"decision_id\":\"");
+        out.extend_from_slice(id.as_bytes());
+        out.extend_from_slice(b"\",\"entry_number\":");
+        json::push_str(&mut out, entry_number_text);
+        json::push_key(&mut out, ",\"entry_revision");
+        json::push_int(&mut out, entry.revision as i64);
+        json::push_key(&mut out, ",\"entry_type");
+        json::push_str(&mut out, entry_type);
+        json::push_key(&mut out, ",\"port_code");
+        json::push_str(&mut out, &entry.port_code);
+        json::push_key(&mut out, ",\"ior_number");
+        json::push_str(&mut out, &profile.shown_ior_number);
+        json::push_key(&mut out, ",\"ior_number_hash");
+        json::push_opt_str(&mut out, ior_hash_text.as_deref());
+        json::push_key(&mut out, ",\"broker_filer_code");
+        json::push_opt_str(&mut out, broker_text);
+        json::push_key(&mut out, ",\"entered_value_usd");
+        self.push_float(&mut out, entered_value)?;
+        json::push_key(&mut out, ",\"outcome");
+        json::push_str(&mut out, &outcome);
+        out.extend_from_slice(b",\"hits\":[");
+        for (i, (rule, reason)) in hits.iter().enumerate() {
+            let info = &self.rules[*rule];
+            out.extend_from_slice(if i == 0 { b"{" } else { b",{" });
+            json::push_key(&mut out, "\"rule_id");
+            out.extend_from_slice(&info.rule_id_json);
+            json::push_key(&mut out, ",\"outcome");
+            out.extend_from_slice(&info.outcome_json);
+            json::push_key(&mut out, ",\"reason");
+            // the reason is the fact, a space and the cure (escaped once, at start-up)
+            json::push_str(&mut out, reason);
+            out.pop();
+            out.push(b' ');
+            out.extend_from_slice(&info.cure_json);
+            out.push(b'"');
+            json::push_key(&mut out, ",\"citation");
+            out.extend_from_slice(&info.citation_json);
+            out.push(b'}');
+        }
+        out.push(b']');
+        json::push_key(&mut out, ",\"rule_pack_version");
+        json::push_str(&mut out, &self.version_text);
+        json::push_key(&mut out, ",\"ior_classification");
+        json::push_str(&mut out, &profile.category_text);
+        out.extend_from_slice(b",\"failed_prongs\":[");
+        for (i, prong) in profile.failed_prong_texts.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            json::push_str(&mut out, prong);
+        }
+        out.push(b']');
+        json::push_key(&mut out, ",\"classification_reading");
+        json::push_str(&mut out, &profile.reading_text);
+        json::push_key(&mut out, ",\"risk_tier");
+        match profile.risk_tier_value {
+            Some(tier) => json::push_int(&mut out, tier),
+            None => out.extend_from_slice(b"null"),
+        }
+        json::push_key(&mut out, ",\"filed_at");
+        self.push_datetime(&mut out, filed_at)?;
+        json::push_key(&mut out, ",\"screened_at");
+        let screened_text = self.screened_at_text(screened_at)?;
+        out.extend_from_slice(&screened_text);
+        json::push_key(&mut out, ",\"trigger");
+        json::push_str(&mut out, &trigger_text);
+        out.push(b'}');
+
+        let mut audit = Vec::with_capacity(512);
+        audit.extend_from_slice(b"{\"event_id\":\"");
+        audit.extend_from_slice(id.as_bytes());
+        audit.extend_from_slice(b"-screened\",\"event_type\":");
+        json::push_str(
+            &mut audit,
+            if trigger_text == "filed" {
+                "EntryScreened"
+            } else {
+                "EntryRescreened"
+            },
+        );
+        json::push_key(&mut audit, ",\"subject");
+        json::push_str(&mut audit, entry_number_text);
+        json::push_key(&mut audit, ",\"occurred_at");
+        audit.extend_from_slice(&screened_text);
+        json::push_key(&mut audit, ",\"ior_number");
+        json::push_str(&mut audit, &profile.shown_ior_number);
+        json::push_key(&mut audit, ",\"decision_id");
+        json::push_str(&mut audit, &id);
+        json::push_key(&mut audit, ",\"outcome");
+        json::push_str(&mut audit, &outcome);
+        audit.extend_from_slice(b",\"rule_ids\":[");
+        for (i, (rule, _)) in hits.iter().enumerate() {
+            if i > 0 {
+                audit.push(b',');
+            }
+            audit.extend_from_slice(&self.rules[*rule].rule_id_json);
+        }
+        audit.push(b']');
+        json::push_key(&mut audit, ",\"rule_pack_version");
+        json::push_str(&mut audit, &self.version_text);
+        json::push_key(&mut audit, ",\"details\":{\"ior_classification");
+        json::push_str(&mut audit, &profile.category_text);
+        json::push_key(&mut audit, ",\"risk_tier");
+        match profile.risk_tier_value {
+            Some(tier) => json::push_int(&mut audit, tier),
+            None => audit.extend_from_slice(b"null"),
+        }
+        json::push_key(&mut audit, ",\"trigger");
+        json::push_str(&mut audit, &trigger_text);
+        audit.extend_from_slice(b"}}");
+        Ok((out, audit))
     }
 
     /// The screening time as JSON, written once per batch (every decision of a batch shares
@@ -639,11 +716,17 @@ impl NativeScreener {
         let registered = !ior.is_none();
         let (ctpat_tier, duties, expected, granted, record_number) = if registered {
             let bond = ior.getattr("continuous_bond")?;
-            let granted = !bond.is_none() && bond.getattr("foreign_exception_granted")?.is_truthy()?;
+            let granted =
+                !bond.is_none() && bond.getattr("foreign_exception_granted")?.is_truthy()?;
             (
                 ior.getattr("ctpat_tier")?.extract::<i64>()?,
-                or_zero(ior.getattr("duties_paid_12m_usd")?.extract::<Option<f64>>()?),
-                ior.getattr("expected_entries_per_year")?.extract::<Option<i64>>()?.unwrap_or(0),
+                or_zero(
+                    ior.getattr("duties_paid_12m_usd")?
+                        .extract::<Option<f64>>()?,
+                ),
+                ior.getattr("expected_entries_per_year")?
+                    .extract::<Option<i64>>()?
+                    .unwrap_or(0),
                 granted,
                 Some(ior.getattr("ior_number")?.unbind()),
             )
@@ -700,7 +783,10 @@ impl NativeScreener {
         }
         // Which rules can fire is decided by the Python core's gates, once per combination.
         let key = (segment, registered, foreign, entry_type);
-        let rules = self.screener.bind(py).call_method1(intern!(py, "_plan"), (key,))?;
+        let rules = self
+            .screener
+            .bind(py)
+            .call_method1(intern!(py, "_plan"), (key,))?;
         let mut plan = Vec::new();
         for rule in rules.try_iter()? {
             let rule_id: String = rule?.getattr("rule_id")?.extract()?;
@@ -724,7 +810,11 @@ impl NativeScreener {
         country: Option<&str>,
     ) -> PyResult<Bound<'py, PyTuple>> {
         let country_text = country.unwrap_or("");
-        if let Some(found) = self.watchlist_memo.get(name).and_then(|m| m.get(country_text)) {
+        if let Some(found) = self
+            .watchlist_memo
+            .get(name)
+            .and_then(|m| m.get(country_text))
+        {
             return Ok(found.bind(py).clone());
         }
         let found = index
@@ -792,17 +882,29 @@ impl NativeScreener {
             let entry = case.entry;
             for line in &entry.lines {
                 if let Some(name) = &line.manufacturer_name {
-                    let matches = self.watchlist_matches(py, index, name, Some(&line.country_of_origin))?;
+                    let matches =
+                        self.watchlist_matches(py, index, name, Some(&line.country_of_origin))?;
                     for m in matches.iter() {
                         let role = format!("Manufacturer on line {}", line.line_number);
-                        found.push(describe.bind(py).call1((role, name.as_ref(), m))?.extract()?);
+                        found.push(
+                            describe
+                                .bind(py)
+                                .call1((role, name.as_ref(), m))?
+                                .extract()?,
+                        );
                     }
                 }
             }
             if let Some(shipper) = &entry.shipper_name {
-                let matches = self.watchlist_matches(py, index, shipper, entry.shipper_country.as_deref())?;
+                let matches =
+                    self.watchlist_matches(py, index, shipper, entry.shipper_country.as_deref())?;
                 for m in matches.iter() {
-                    found.push(describe.bind(py).call1(("Shipper", shipper.as_ref(), m))?.extract()?);
+                    found.push(
+                        describe
+                            .bind(py)
+                            .call1(("Shipper", shipper.as_ref(), m))?
+                            .extract()?,
+                    );
                 }
             }
         }
@@ -835,7 +937,12 @@ fn bond_sufficiency(case: &Case<'_, '_>, p: &Params) -> Option<String> {
     }
     let bond = match &entry.bond {
         Some(bond) if bond.kind != "0" => bond,
-        _ => return Some(format!("Entry type {} needs a bond and none is filed.", entry.entry_type)),
+        _ => {
+            return Some(format!(
+                "Entry type {} needs a bond and none is filed.",
+                entry.entry_type
+            ))
+        }
     };
     if bond.kind == "8" {
         let profile = case.profile;
@@ -870,7 +977,11 @@ fn bond_sufficiency(case: &Case<'_, '_>, p: &Params) -> Option<String> {
         }
     }
     if bond.amount_usd < required_cover {
-        let basis = if pga { p.pga_basis.as_str() } else { "entered value plus duties, taxes and fees" };
+        let basis = if pga {
+            p.pga_basis.as_str()
+        } else {
+            "entered value plus duties, taxes and fees"
+        };
         return Some(format!(
             "The single-transaction bond of {} is below the {} this entry needs ({}).",
             usd(bond.amount_usd),
@@ -909,7 +1020,11 @@ fn foreign_continuous_bond(case: &Case<'_, '_>) -> Option<String> {
     ))
 }
 
-fn foreign_ctpat(case: &Case<'_, '_>, min_tier: i64, brokers: &FxHashMap<String, i64>) -> Option<String> {
+fn foreign_ctpat(
+    case: &Case<'_, '_>,
+    min_tier: i64,
+    brokers: &FxHashMap<String, i64>,
+) -> Option<String> {
     if !case.profile.is_foreign || case.profile.ctpat_tier >= min_tier {
         return None;
     }
@@ -922,7 +1037,11 @@ fn foreign_ctpat(case: &Case<'_, '_>, min_tier: i64, brokers: &FxHashMap<String,
                     return None;
                 }
             }
-            let known = if broker.is_some() { "not a CTPAT member" } else { "not in the broker reference data" };
+            let known = if broker.is_some() {
+                "not a CTPAT member"
+            } else {
+                "not in the broker reference data"
+            };
             format!("filer {code} is {known}")
         }
     };
@@ -967,7 +1086,11 @@ fn foreign_adcvd(case: &Case<'_, '_>, p: &Params) -> Option<String> {
         return None;
     }
     cases.sort();
-    let which = if cases.is_empty() { String::new() } else { format!(" (case {})", cases.join(", ")) };
+    let which = if cases.is_empty() {
+        String::new()
+    } else {
+        format!(" (case {})", cases.join(", "))
+    };
     Some(format!(
         "{} on an AD/CVD entry{}; its bond cover of {} is below the {} needed for value, duties and \
          {} of the {} of AD/CVD goods.",
@@ -980,7 +1103,12 @@ fn foreign_adcvd(case: &Case<'_, '_>, p: &Params) -> Option<String> {
     ))
 }
 
-fn missing_document(case: &Case<'_, '_>, exempt: &HashSet<String>, missing: bool, text: &str) -> Option<String> {
+fn missing_document(
+    case: &Case<'_, '_>,
+    exempt: &HashSet<String>,
+    missing: bool,
+    text: &str,
+) -> Option<String> {
     if missing && !exempt.contains(case.entry.entry_type.as_ref()) {
         return Some(text.to_owned());
     }
@@ -1009,7 +1137,10 @@ fn informal_value(case: &Case<'_, '_>, p: &Params) -> Option<String> {
     }
     if !formal_only.is_empty() {
         formal_only.sort();
-        problems.push(format!("it has HTS {} goods, which need formal entry", formal_only.join("/")));
+        problems.push(format!(
+            "it has HTS {} goods, which need formal entry",
+            formal_only.join("/")
+        ));
     }
     if problems.is_empty() {
         return None;
@@ -1024,7 +1155,9 @@ fn informal_value(case: &Case<'_, '_>, p: &Params) -> Option<String> {
 fn de_minimis_suspended(case: &Case<'_, '_>, p: &Params) -> Option<String> {
     let entry_type = case.entry.entry_type.as_ref();
     if p.de_minimis_types.contains(entry_type) {
-        return Some(format!("Entry type {entry_type} (de minimis) is suspended for all countries."));
+        return Some(format!(
+            "Entry type {entry_type} (de minimis) is suspended for all countries."
+        ));
     }
     None
 }
@@ -1037,11 +1170,11 @@ fn straw_ior(case: &Case<'_, '_>, p: &Params) -> PyResult<Option<String>> {
     if age_days > p.straw_recent_days {
         return Ok(None);
     }
-    let fda = case
-        .entry
-        .lines
-        .iter()
-        .any(|l| l.pga_codes.iter().any(|c| p.straw_fda_codes.contains(c.as_ref())));
+    let fda = case.entry.lines.iter().any(|l| {
+        l.pga_codes
+            .iter()
+            .any(|c| p.straw_fda_codes.contains(c.as_ref()))
+    });
     if !fda {
         return Ok(None);
     }
@@ -1052,11 +1185,16 @@ fn straw_ior(case: &Case<'_, '_>, p: &Params) -> PyResult<Option<String>> {
         .as_ref()
         .ok_or_else(|| PyValueError::new_err("STRAW-IOR needs a registered IOR"))?;
     let recent: i64 = activity
-        .call_method1(intern!(py, "entries_in_window"), (ior_number.bind(py), case.at))?
+        .call_method1(
+            intern!(py, "entries_in_window"),
+            (ior_number.bind(py), case.at),
+        )?
         .extract()?;
     let declared = case.profile.expected_entries_per_year;
     let expected_in_window = (declared * WINDOW_DAYS) as f64 / 365.0;
-    if recent < p.straw_min_entries || (recent as f64) <= p.straw_volume_multiple * expected_in_window {
+    if recent < p.straw_min_entries
+        || (recent as f64) <= p.straw_volume_multiple * expected_in_window
+    {
         return Ok(None);
     }
     Ok(Some(format!(
@@ -1098,7 +1236,9 @@ fn decision_id(entry_number: &str, revision: i64, pack_version: &str, basis: &st
     hasher.update(b"|");
     hasher.update(basis.as_bytes());
     let mut digest = [0u8; 16];
-    hasher.finalize_variable(&mut digest).expect("the buffer has the digest's size");
+    hasher
+        .finalize_variable(&mut digest)
+        .expect("the buffer has the digest's size");
     let mut hex = String::with_capacity(32);
     for byte in digest {
         hex.push(HEX[(byte >> 4) as usize] as char);
@@ -1127,9 +1267,9 @@ impl NativeScreener {
         let active = screener.getattr("_rules")?.downcast_into::<PyDict>()?;
         let mut rules = Vec::new();
         for rule_id in RULE_IDS {
-            let rule = active
-                .get_item(rule_id)?
-                .ok_or_else(|| PyValueError::new_err(format!("the screener has no rule {rule_id}")))?;
+            let rule = active.get_item(rule_id)?.ok_or_else(|| {
+                PyValueError::new_err(format!("the screener has no rule {rule_id}"))
+            })?;
             let outcome_text: String = rule.getattr("outcome")?.extract()?;
             let citation_text: String = rule.getattr("citation")?.extract()?;
             let cure_text: String = rule.getattr("cure")?.extract()?;
@@ -1141,8 +1281,14 @@ impl NativeScreener {
                 citation_json: json::quoted(&citation_text),
                 cure_json: cure_json[1..cure_json.len() - 1].to_vec(),
                 rule_id: PyString::new(py, rule_id).unbind(),
-                outcome: rule.getattr("outcome")?.downcast_into::<PyString>()?.unbind(),
-                citation: rule.getattr("citation")?.downcast_into::<PyString>()?.unbind(),
+                outcome: rule
+                    .getattr("outcome")?
+                    .downcast_into::<PyString>()?
+                    .unbind(),
+                citation: rule
+                    .getattr("citation")?
+                    .downcast_into::<PyString>()?
+                    .unbind(),
                 cure: rule.getattr("cure")?.extract()?,
                 severity: rule.getattr("severity")?.extract()?,
             });
@@ -1161,13 +1307,21 @@ impl NativeScreener {
                 "{}x the entered value for goods under other agencies' rules",
                 py_format(py, &multiple, "g")?
             ),
-            foreign_informal_types: str_set(&params_of(&active, "FOREIGN-INFORMAL")?.getattr("entry_types")?)?,
-            ctpat_min_tier: params_of(&active, "FOREIGN-CTPAT")?.getattr("min_tier")?.extract()?,
-            foreign_inbond_types: str_set(&params_of(&active, "FOREIGN-INBOND")?.getattr("entry_types")?)?,
+            foreign_informal_types: str_set(
+                &params_of(&active, "FOREIGN-INFORMAL")?.getattr("entry_types")?,
+            )?,
+            ctpat_min_tier: params_of(&active, "FOREIGN-CTPAT")?
+                .getattr("min_tier")?
+                .extract()?,
+            foreign_inbond_types: str_set(
+                &params_of(&active, "FOREIGN-INBOND")?.getattr("entry_types")?,
+            )?,
             adcvd_entry_types: str_set(&adcvd.getattr("adcvd_entry_types")?)?,
             deposit_risk_rate: rate.extract()?,
             deposit_risk_text: py_format(py, &rate, ".0%")?,
-            export_docs_exempt: str_set(&params_of(&active, "EXPORT-DOCS")?.getattr("exempt_entry_types")?)?,
+            export_docs_exempt: str_set(
+                &params_of(&active, "EXPORT-DOCS")?.getattr("exempt_entry_types")?,
+            )?,
             supply_chain_exempt: str_set(
                 &params_of(&active, "SUPPLY-CHAIN-CERT")?.getattr("exempt_entry_types")?,
             )?,
@@ -1175,26 +1329,37 @@ impl NativeScreener {
             informal_limit: informal.getattr("informal_limit_usd")?.extract()?,
             informal_limit_text: usd(informal.getattr("informal_limit_usd")?.extract()?),
             formal_only_prefixes: str_set(&informal.getattr("formal_only_hts_prefixes")?)?,
-            de_minimis_types: str_set(&params_of(&active, "DE-MINIMIS-SUSPENDED")?.getattr("entry_types")?)?,
+            de_minimis_types: str_set(
+                &params_of(&active, "DE-MINIMIS-SUSPENDED")?.getattr("entry_types")?,
+            )?,
             watchlist_lists: watch.getattr("lists")?.unbind(),
             watchlist_same_country: watch.getattr("require_same_country")?.unbind(),
             straw_recent_days: straw.getattr("recent_registration_days")?.extract()?,
             straw_volume_multiple: straw.getattr("volume_multiple")?.extract()?,
             straw_min_entries: straw.getattr("min_entries_30d")?.extract()?,
             straw_fda_codes: str_set(&straw.getattr("fda_pga_codes")?)?,
-            exam_rate: params_of(&active, "RISK-TIER-EXAM")?.getattr("exam_rate")?.extract()?,
+            exam_rate: params_of(&active, "RISK-TIER-EXAM")?
+                .getattr("exam_rate")?
+                .extract()?,
         };
         let reference = screener.getattr("reference")?;
         let mut brokers = FxHashMap::default();
         let broker_map = reference.getattr("brokers")?;
         for code in broker_map.try_iter()? {
             let code = code?;
-            let tier: i64 = broker_map.get_item(&code)?.getattr("ctpat_tier")?.extract()?;
+            let tier: i64 = broker_map
+                .get_item(&code)?
+                .getattr("ctpat_tier")?
+                .extract()?;
             brokers.insert(code.extract::<String>()?, tier);
         }
         let index = reference.getattr("watchlist")?;
         // As in the Python rule: the records tuple decides whether there is anything to match.
-        let watchlist = if index.getattr("records")?.is_truthy()? { Some(index.unbind()) } else { None };
+        let watchlist = if index.getattr("records")?.is_truthy()? {
+            Some(index.unbind())
+        } else {
+            None
+        };
         let decision_module = py.import("schemas.decision")?;
         let outcomes = decision_module.getattr("OUTCOMES")?;
         let hash_iors = !screener.getattr("_ior_hash_key")?.is_none();
@@ -1215,7 +1380,10 @@ impl NativeScreener {
             watchlist,
             watchlist_memo: FxHashMap::default(),
             watchlist_memo_size: 0,
-            describe_match: py.import("screening.rules")?.getattr("describe_match")?.unbind(),
+            describe_match: py
+                .import("screening.rules")?
+                .getattr("describe_match")?
+                .unbind(),
             rule_hit: decision_module.getattr("RuleHit")?.unbind(),
             decision: decision_module.getattr("ScreeningDecision")?.unbind(),
             hash_iors,
@@ -1262,7 +1430,9 @@ impl NativeScreener {
         let ior = lookup.call1((&ior_number,))?;
         if let Ok(counter) = activity.downcast::<activity::ActivityCounter>() {
             // the compiled counter: no Python call; the day comes from the stamp itself
-            counter.borrow_mut().record_day(&filing.ior_number, stamp.day_number());
+            counter
+                .borrow_mut()
+                .record_day(&filing.ior_number, stamp.day_number());
         } else if !activity.is_none() {
             activity.call_method1(intern!(py, "record"), (&ior_number, &filed_at))?;
         }
@@ -1315,7 +1485,16 @@ impl NativeScreener {
         let filing = Filing::from_model(entry)?;
         let filed_at = entry.getattr(intern!(py, "filed_at"))?;
         let (decision, _) = self.screen_inner(
-            py, &filing, &filed_at, ior, screened_at, as_of, activity, trigger, basis, false,
+            py,
+            &filing,
+            &filed_at,
+            ior,
+            screened_at,
+            as_of,
+            activity,
+            trigger,
+            basis,
+            false,
         )?;
         Ok(decision)
     }
@@ -1338,7 +1517,16 @@ impl NativeScreener {
         let filing = Filing::from_model(entry)?;
         let filed_at = entry.getattr(intern!(py, "filed_at"))?;
         let (decision, encoded) = self.screen_inner(
-            py, &filing, &filed_at, ior, screened_at, as_of, activity, trigger, basis, true,
+            py,
+            &filing,
+            &filed_at,
+            ior,
+            screened_at,
+            as_of,
+            activity,
+            trigger,
+            basis,
+            true,
         )?;
         let (out, audit) = encoded.expect("asked for");
         Ok((decision, PyBytes::new(py, &out), PyBytes::new(py, &audit)))
@@ -1375,7 +1563,12 @@ impl NativeScreener {
     }
 
     #[staticmethod]
-    fn decision_id_of(entry_number: &str, revision: i64, pack_version: &str, basis: &str) -> String {
+    fn decision_id_of(
+        entry_number: &str,
+        revision: i64,
+        pack_version: &str,
+        basis: &str,
+    ) -> String {
         decision_id(entry_number, revision, pack_version, basis)
     }
 
