@@ -269,9 +269,10 @@ class Screener:
         rules are in force and how old the IOR is; ``screened_at`` is only stamped."""
         native = self._native
         if native is not None:
-            decision: ScreeningDecision = native.screen(
+            # the native core writes the outputs' JSON as it goes; here only the decision counts
+            decision: ScreeningDecision = native.screen_encoded(
                 entry, ior, screened_at, as_of, activity, trigger, basis
-            )
+            )[0]
             return decision
         return self.screen_in_python(
             entry,

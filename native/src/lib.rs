@@ -388,7 +388,7 @@ impl NativeScreener {
         Ok(())
     }
 
-    /// The decision, and with ``encode`` its encoding and its audit event's.
+    /// The decision, its JSON and its audit event's JSON.
     #[allow(clippy::too_many_arguments)]
     fn screen_inner<'py>(
         &mut self,
@@ -401,8 +401,7 @@ impl NativeScreener {
         activity: &Bound<'py, PyAny>,
         trigger: &Bound<'py, PyAny>,
         basis: &str,
-        encode: bool,
-    ) -> PyResult<(Bound<'py, PyAny>, Option<(Vec<u8>, Vec<u8>)>)> {
+    ) -> PyResult<(Bound<'py, PyAny>, (Vec<u8>, Vec<u8>))> {
         let at = if as_of.is_none() {
             filed_at.clone()
         } else {
@@ -483,22 +482,18 @@ impl NativeScreener {
         };
         let none = py.None().into_bound(py);
         let entered_value_obj = entry.entered_value_usd.into_pyobject(py)?.into_any();
-        let encoded = if encode {
-            Some(self.write_outputs(
-                entry,
-                &profile,
-                &hits,
-                worst,
-                &id,
-                &ior_hash,
-                &entered_value_obj,
-                filed_at,
-                screened_at,
-                trigger,
-            )?)
-        } else {
-            None
-        };
+        let encoded = self.write_outputs(
+            entry,
+            &profile,
+            &hits,
+            worst,
+            &id,
+            &ior_hash,
+            &entered_value_obj,
+            filed_at,
+            screened_at,
+            trigger,
+        )?;
         let args = PyTuple::new(
             py,
             [
@@ -1447,9 +1442,8 @@ impl NativeScreener {
             activity,
             intern!(py, "filed").as_any(),
             "",
-            true,
         )?;
-        let (out, audit) = encoded.expect("asked for");
+        let (out, audit) = encoded;
         let bond_type = match &filing.bond {
             Some(bond) => PyString::new(py, &bond.kind).into_any(),
             None => none,
@@ -1468,38 +1462,8 @@ impl NativeScreener {
         )?))
     }
 
-    /// `Screener.screen`, with the same arguments and the same `ScreeningDecision`.
-    #[pyo3(signature = (entry, ior, screened_at, as_of, activity, trigger, basis))]
-    #[allow(clippy::too_many_arguments)]
-    fn screen<'py>(
-        &mut self,
-        py: Python<'py>,
-        entry: &Bound<'py, PyAny>,
-        ior: &Bound<'py, PyAny>,
-        screened_at: &Bound<'py, PyAny>,
-        as_of: &Bound<'py, PyAny>,
-        activity: &Bound<'py, PyAny>,
-        trigger: &Bound<'py, PyAny>,
-        basis: &str,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let filing = Filing::from_model(entry)?;
-        let filed_at = entry.getattr(intern!(py, "filed_at"))?;
-        let (decision, _) = self.screen_inner(
-            py,
-            &filing,
-            &filed_at,
-            ior,
-            screened_at,
-            as_of,
-            activity,
-            trigger,
-            basis,
-            false,
-        )?;
-        Ok(decision)
-    }
-
-    /// `Screener.screen_encoded`: the decision with its encoding and its audit event's, as
+    /// `Screener.screen_encoded` (and `Screener.screen`, which keeps the decision only): the
+    /// decision of an `EntryFiling` model with its encoding and its audit event's, as
     /// `codec.encode` and `screened_event_bytes` would write them.
     #[pyo3(signature = (entry, ior, screened_at, as_of, activity, trigger, basis))]
     #[allow(clippy::too_many_arguments)]
@@ -1526,9 +1490,8 @@ impl NativeScreener {
             activity,
             trigger,
             basis,
-            true,
         )?;
-        let (out, audit) = encoded.expect("asked for");
+        let (out, audit) = encoded;
         Ok((decision, PyBytes::new(py, &out), PyBytes::new(py, &audit)))
     }
 
