@@ -12,6 +12,7 @@ with the rest of the native core; ``tests/unit/test_native_decoder.py`` compares
 from __future__ import annotations
 
 import os
+from types import ModuleType
 from typing import Any, Final
 
 import pydantic_core
@@ -48,15 +49,25 @@ def field_rules(*models: type[BaseModel]) -> dict[str, dict[str, Any]]:
     return rules
 
 
-def load() -> Any:
-    """The decoder, or None when the native module is missing or switched off."""
+def native_module() -> ModuleType | None:
+    """The compiled module (``native/``), or None when it is not installed or
+    ``ENTRY_SCREENING_CORE=python`` switches it off. The one place that decides."""
     if os.environ.get(CORE_VARIABLE, "").strip().lower() == "python":
         return None
     try:
         import screening_native
     except ImportError:
         return None
-    return screening_native.EntryDecoder(
+    module: ModuleType = screening_native
+    return module
+
+
+def load() -> Any:
+    """The decoder, or None when the native module is missing or switched off."""
+    module = native_module()
+    if module is None:
+        return None
+    return module.EntryDecoder(
         EntryFiling,
         EntryLine,
         Bond,

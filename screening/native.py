@@ -11,33 +11,27 @@ holds the two cores to the same decisions.
 from __future__ import annotations
 
 import logging
-import os
 from types import ModuleType
 from typing import Final
 
+from schemas.native_decoder import CORE_VARIABLE, native_module
 from screening.rulepack import RULE_IDS
 
-log = logging.getLogger(__name__)
+__all__ = ["CORE_VARIABLE", "NATIVE", "load"]
 
-CORE_VARIABLE: Final = "ENTRY_SCREENING_CORE"
+log = logging.getLogger(__name__)
 
 
 def load() -> ModuleType | None:
     """The native module, or None when it is not installed, switched off, or built from a
     different rule catalogue than this package's (then it would not decide the same)."""
-    if os.environ.get(CORE_VARIABLE, "").strip().lower() == "python":
-        return None
-    try:
-        import screening_native
-    except ImportError:
-        return None
-    if tuple(screening_native.RULE_IDS) != RULE_IDS:
+    module = native_module()
+    if module is not None and tuple(module.RULE_IDS) != RULE_IDS:
         log.warning(
             "the installed native core has another rule catalogue; using the Python core "
             "(reinstall it: pip install ./native)"
         )
         return None
-    module: ModuleType = screening_native
     return module
 
 

@@ -199,12 +199,11 @@ struct Profile {
     ior: Py<PyAny>,
     registered: bool,
     shown_ior_number: String,
+    shown_ior_number_obj: Py<PyAny>,
     ior_number: Option<Py<PyAny>>,
     category: Py<PyAny>,
-    category_text: String,
-    failed_prong_texts: Vec<String>,
-    reading_text: String,
-    risk_tier_value: Option<i64>,
+    // The IOR's part of the outputs, as JSON values, written once per registry version.
+    json: ProfileJson,
     is_foreign: bool,
     failed_prongs: Py<PyAny>,
     reading: Py<PyAny>,
@@ -221,6 +220,14 @@ struct Profile {
     expected_entries_per_year: i64,
     foreign_description: String,
     registered_ts: f64,
+}
+
+struct ProfileJson {
+    shown_ior_number: Vec<u8>,
+    category: Vec<u8>,
+    failed_prongs: Vec<u8>,
+    reading: Vec<u8>,
+    risk_tier: Vec<u8>,
 }
 
 /// One entry and what a rule may read about it (the Python core's `Case`).
@@ -394,12 +401,13 @@ impl NativeScreener {
         &mut self,
         py: Python<'py>,
         entry: &Filing<'_>,
+        ior_number: &Bound<'py, PyString>,
         filed_at: &Bound<'py, PyAny>,
         ior: &Bound<'py, PyAny>,
         screened_at: &Bound<'py, PyAny>,
         as_of: &Bound<'py, PyAny>,
         activity: &Bound<'py, PyAny>,
-        trigger: &Bound<'py, PyAny>,
+        trigger: &Bound<'py, PyString>,
         basis: &str,
     ) -> PyResult<(Bound<'py, PyAny>, (Vec<u8>, Vec<u8>))> {
         let at = if as_of.is_none() {
@@ -409,8 +417,7 @@ impl NativeScreener {
         };
         let at_ts = self.timestamp(&at)?;
         let segment = self.bounds.partition_point(|bound| *bound <= at_ts);
-        let ior_number = PyString::new(py, &entry.ior_number);
-        let profile = self.profile(py, &ior_number, ior)?;
+        let profile = self.profile(py, ior_number, ior)?;
         let entry_type = entry.entry_type.as_ref();
         let plan = self.plan(
             py,
@@ -476,7 +483,7 @@ impl NativeScreener {
         let ior_hash = if self.hash_iors {
             self.screener
                 .bind(py)
-                .call_method1(intern!(py, "ior_hash"), (&ior_number,))?
+                .call_method1(intern!(py, "ior_hash"), (ior_number,))?
         } else {
             py.None().into_bound(py)
         };
@@ -502,7 +509,7 @@ impl NativeScreener {
                 entry.revision.into_pyobject(py)?.into_any(),
                 PyString::new(py, entry_type).into_any(),
                 PyString::new(py, &entry.port_code).into_any(),
-                PyString::new(py, &profile.shown_ior_number).into_any(),
+                profile.shown_ior_number_obj.bind(py).clone(),
                 ior_hash,
                 match &entry.broker_filer_code {
                     Some(code) => PyString::new(py, code).into_any(),
@@ -518,7 +525,7 @@ impl NativeScreener {
                 profile.risk_tier.bind(py).clone(),
                 filed_at.clone(),
                 screened_at.clone(),
-                trigger.clone(),
+                trigger.clone().into_any(),
             ],
         )?;
         Ok((self.decision.bind(py).call1(args)?, encoded))
@@ -538,14 +545,13 @@ impl NativeScreener {
         entered_value: &Bound<'_, PyAny>,
         filed_at: &Bound<'_, PyAny>,
         screened_at: &Bound<'_, PyAny>,
-        trigger: &Bound<'_, PyAny>,
+        trigger: &Bound<'_, PyString>,
     ) -> PyResult<(Vec<u8>, Vec<u8>)> {
         let entry_number_text = entry.entry_number.as_ref();
         let entry_type = entry.entry_type.as_ref();
         let ior_hash_text: Option<String> = ior_hash.extract()?;
         let broker_text = entry.broker_filer_code.as_deref();
-        let outcome = self.outcome_texts[worst].clone();
-        let trigger_text: String = trigger.extract()?;
+        let trigger_text = trigger.to_str()?;
         let mut out = Vec::with_capacity(1024);
         out.extend_from_slice(b"{\"decision_id\":\"");
         out.extend_from_slice(id.as_bytes());
@@ -558,7 +564,7 @@ impl NativeScreener {
         json::push_key(&mut out, ",\"port_code");
         json::push_str(&mut out, &entry.port_code);
         json::push_key(&mut out, ",\"ior_number");
-        json::push_str(&mut out, &profile.shown_ior_number);
+        out.extend_from_slice(&profile.json.shown_ior_number);
         json::push_key(&mut out, ",\"ior_number_hash");
         json::push_opt_str(&mut out, ior_hash_text.as_deref());
         json::push_key(&mut out, ",\"broker_filer_code");
@@ -566,7 +572,7 @@ impl NativeScreener {
         json::push_key(&mut out, ",\"entered_value_usd");
         self.push_float(&mut out, entered_value)?;
         json::push_key(&mut out, ",\"outcome");
-        json::push_str(&mut out, &outcome);
+        json::push_str(&mut out, &self.outcome_texts[worst]);
         out.extend_from_slice(b",\"hits\":[");
         for (i, (rule, reason)) in hits.iter().enumerate() {
             let info = &self.rules[*rule];
@@ -590,29 +596,20 @@ impl NativeScreener {
         json::push_key(&mut out, ",\"rule_pack_version");
         json::push_str(&mut out, &self.version_text);
         json::push_key(&mut out, ",\"ior_classification");
-        json::push_str(&mut out, &profile.category_text);
-        out.extend_from_slice(b",\"failed_prongs\":[");
-        for (i, prong) in profile.failed_prong_texts.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            json::push_str(&mut out, prong);
-        }
-        out.push(b']');
+        out.extend_from_slice(&profile.json.category);
+        json::push_key(&mut out, ",\"failed_prongs");
+        out.extend_from_slice(&profile.json.failed_prongs);
         json::push_key(&mut out, ",\"classification_reading");
-        json::push_str(&mut out, &profile.reading_text);
+        out.extend_from_slice(&profile.json.reading);
         json::push_key(&mut out, ",\"risk_tier");
-        match profile.risk_tier_value {
-            Some(tier) => json::push_int(&mut out, tier),
-            None => out.extend_from_slice(b"null"),
-        }
+        out.extend_from_slice(&profile.json.risk_tier);
         json::push_key(&mut out, ",\"filed_at");
         self.push_datetime(&mut out, filed_at)?;
         json::push_key(&mut out, ",\"screened_at");
         let screened_text = self.screened_at_text(screened_at)?;
         out.extend_from_slice(&screened_text);
         json::push_key(&mut out, ",\"trigger");
-        json::push_str(&mut out, &trigger_text);
+        json::push_str(&mut out, trigger_text);
         out.push(b'}');
 
         let mut audit = Vec::with_capacity(512);
@@ -632,11 +629,11 @@ impl NativeScreener {
         json::push_key(&mut audit, ",\"occurred_at");
         audit.extend_from_slice(&screened_text);
         json::push_key(&mut audit, ",\"ior_number");
-        json::push_str(&mut audit, &profile.shown_ior_number);
+        audit.extend_from_slice(&profile.json.shown_ior_number);
         json::push_key(&mut audit, ",\"decision_id");
         json::push_str(&mut audit, &id);
         json::push_key(&mut audit, ",\"outcome");
-        json::push_str(&mut audit, &outcome);
+        json::push_str(&mut audit, &self.outcome_texts[worst]);
         audit.extend_from_slice(b",\"rule_ids\":[");
         for (i, (rule, _)) in hits.iter().enumerate() {
             if i > 0 {
@@ -648,14 +645,11 @@ impl NativeScreener {
         json::push_key(&mut audit, ",\"rule_pack_version");
         json::push_str(&mut audit, &self.version_text);
         json::push_key(&mut audit, ",\"details\":{\"ior_classification");
-        json::push_str(&mut audit, &profile.category_text);
+        audit.extend_from_slice(&profile.json.category);
         json::push_key(&mut audit, ",\"risk_tier");
-        match profile.risk_tier_value {
-            Some(tier) => json::push_int(&mut audit, tier),
-            None => audit.extend_from_slice(b"null"),
-        }
+        audit.extend_from_slice(&profile.json.risk_tier);
         json::push_key(&mut audit, ",\"trigger");
-        json::push_str(&mut audit, &trigger_text);
+        json::push_str(&mut audit, trigger_text);
         audit.extend_from_slice(b"}}");
         Ok((out, audit))
     }
@@ -728,15 +722,34 @@ impl NativeScreener {
         } else {
             (0, 0.0, 0, false, None)
         };
+        let shown = p.getattr("shown_ior_number")?;
+        let shown_text: String = shown.extract()?;
+        let prongs: Vec<String> = classification.getattr("failed_prongs")?.extract()?;
+        let mut prongs_json = vec![b'['];
+        for (i, prong) in prongs.iter().enumerate() {
+            if i > 0 {
+                prongs_json.push(b',');
+            }
+            json::push_str(&mut prongs_json, prong);
+        }
+        prongs_json.push(b']');
+        let json = ProfileJson {
+            shown_ior_number: json::quoted(&shown_text),
+            category: json::quoted(&category.extract::<String>()?),
+            failed_prongs: prongs_json,
+            reading: json::quoted(&classification.getattr("reading")?.extract::<String>()?),
+            risk_tier: match risk_tier.bind(py).extract::<Option<i64>>()? {
+                Some(tier) => tier.to_string().into_bytes(),
+                None => b"null".to_vec(),
+            },
+        };
         let profile = Arc::new(Profile {
             ior: ior.clone().unbind(),
             registered,
-            shown_ior_number: p.getattr("shown_ior_number")?.extract()?,
+            shown_ior_number: shown_text,
+            shown_ior_number_obj: shown.unbind(),
             ior_number: record_number,
-            category_text: category.extract()?,
-            failed_prong_texts: classification.getattr("failed_prongs")?.extract()?,
-            reading_text: classification.getattr("reading")?.extract()?,
-            risk_tier_value: risk_tier.bind(py).extract()?,
+            json,
             category: category.unbind(),
             is_foreign,
             failed_prongs: classification.getattr("failed_prongs")?.unbind(),
@@ -1435,12 +1448,13 @@ impl NativeScreener {
         let (decision, encoded) = self.screen_inner(
             py,
             &filing,
+            &ior_number,
             &filed_at,
             &ior,
             screened_at,
             &none,
             activity,
-            intern!(py, "filed").as_any(),
+            intern!(py, "filed"),
             "",
         )?;
         let (out, audit) = encoded;
@@ -1475,14 +1489,18 @@ impl NativeScreener {
         screened_at: &Bound<'py, PyAny>,
         as_of: &Bound<'py, PyAny>,
         activity: &Bound<'py, PyAny>,
-        trigger: &Bound<'py, PyAny>,
+        trigger: &Bound<'py, PyString>,
         basis: &str,
     ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
         let filing = Filing::from_model(entry)?;
         let filed_at = entry.getattr(intern!(py, "filed_at"))?;
+        let ior_number = entry
+            .getattr(intern!(py, "ior_number"))?
+            .downcast_into::<PyString>()?;
         let (decision, encoded) = self.screen_inner(
             py,
             &filing,
+            &ior_number,
             &filed_at,
             ior,
             screened_at,
