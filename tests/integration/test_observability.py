@@ -27,6 +27,7 @@ import pytest
 import yaml
 
 from entry_screening.synthetic import FeedSpec, write_dataset
+from screening.native import NATIVE
 from streams import loaders
 from tests.integration.harness import BrokerUnderTest, prepare, running_worker
 
@@ -201,6 +202,8 @@ def test_every_dashboard_query_runs_on_prometheus_scraping_a_live_worker(
                 )
                 for key in queries:
                     answers[key] = await asyncio.to_thread(prometheus.query, key[2])
+                build = await asyncio.to_thread(prometheus.query, "screening_build_info")
+                answers[("metrics", "build", "")] = build
                 rules = await asyncio.to_thread(prometheus.get, "/api/v1/rules")
                 answers[("alerts.yml", "rule groups", "")] = rules
             finally:
@@ -226,3 +229,6 @@ def test_every_dashboard_query_runs_on_prometheus_scraping_a_live_worker(
         for rule in group["rules"]
     }
     assert loaded == alert_names
+    # The worker says which screening core decides (native when it is installed).
+    (build,) = answers[("metrics", "build", "")]["data"]["result"]
+    assert build["metric"]["core"] == ("native" if NATIVE is not None else "python")
