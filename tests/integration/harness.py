@@ -105,6 +105,10 @@ class Outputs:
         """The decision at filing of each entry (lifecycle decisions come after it)."""
         return {d["entry_number"]: d for d in self.decisions if d["trigger"] == "filed"}
 
+    def events(self, event_type: str) -> list[dict[str, Any]]:
+        """The audit events of one type read so far (with ``with_audit=True``)."""
+        return [e for e in self.audit if e["event_type"] == event_type]
+
     def history(self, entry_number: str) -> list[dict[str, Any]]:
         """Every distinct decision for one entry, in the order they were made."""
         unique = {d["decision_id"]: d for d in self.decisions if d["entry_number"] == entry_number}
@@ -119,6 +123,9 @@ async def read_outputs(
     with_audit: bool = False,
 ) -> Outputs:
     """Read the decision, DLQ (and audit) topics from the start until ``until`` holds.
+
+    The audit topic is fetched independently of the decision topics, so a test that
+    asserts on audit events must wait for them in ``until`` too.
 
     The bound is generous for a 2-core machine running broker, worker and test at once;
     a healthy run finishes in a fraction of it."""

@@ -80,7 +80,13 @@ def test_resolutions_cure_release_and_seize_exactly_their_entries(
                 ],
             )
             outputs = await read_outputs(
-                settings, lambda o: o.accounted >= 7 and len(o.dead_letters) >= 2, with_audit=True
+                settings,
+                lambda o: (
+                    o.accounted >= 7
+                    and len(o.dead_letters) >= 2
+                    and len(o.events("HoldResolved")) >= 3
+                ),
+                with_audit=True,
             )
             await wait_for(lambda: len(runtime.loop.holds) == 1, 10, "the holds to close")
             return outputs
@@ -97,8 +103,7 @@ def test_resolutions_cure_release_and_seize_exactly_their_entries(
     reasons = sorted(dict(r.headers)["error.message"].decode() for r in outputs.dead_letters)
     assert reasons[0].startswith("action: ") or reasons[0].startswith("entry_number: Field")
     assert any(f"no open hold for entry {NUMBERS[4]}" in r for r in reasons)
-    resolved = [e for e in outputs.audit if e["event_type"] == "HoldResolved"]
-    assert sorted(e["details"]["resolution"] for e in resolved) == [
+    assert sorted(e["details"]["resolution"] for e in outputs.events("HoldResolved")) == [
         "cured",
         "released_by_officer",
         "seizure_confirmed",
@@ -152,7 +157,11 @@ def test_a_hold_past_its_age_limit_is_escalated_to_seizure_review(
                 settings.topics.entries_filed,
                 [entry_record(entry_data(entry_number=NUMBERS[0], supply_chain_cert_ref=None))],
             )
-            return await read_outputs(settings, lambda o: len(o.decisions) >= 2, with_audit=True)
+            return await read_outputs(
+                settings,
+                lambda o: len(o.decisions) >= 2 and len(o.events("HoldEscalated")) >= 1,
+                with_audit=True,
+            )
 
     outputs = asyncio.run(scenario())
     filed, escalated = outputs.history(NUMBERS[0])
@@ -162,9 +171,7 @@ def test_a_hold_past_its_age_limit_is_escalated_to_seizure_review(
         "deadline",
     )
     assert [h["rule_id"] for h in escalated["hits"]] == ["SUPPLY-CHAIN-CERT", "HOLD-DEADLINE"]
-    assert [e["decision_id"] for e in outputs.audit if e["event_type"] == "HoldEscalated"] == [
-        escalated["decision_id"]
-    ]
+    assert [e["decision_id"] for e in outputs.events("HoldEscalated")] == [escalated["decision_id"]]
 
 
 def test_screened_entries_write_their_date_back_as_last_entry_at(
@@ -259,7 +266,15 @@ def test_an_ior_unused_for_a_year_is_swept_to_inactive_with_an_alert_and_held_ne
                 settings.topics.entries_filed,
                 [entry_record(entry_data(entry_number=NUMBERS[0]))],
             )
-            outputs = await read_outputs(settings, lambda o: o.accounted >= 1, with_audit=True)
+            outputs = await read_outputs(
+                settings,
+                lambda o: (
+                    o.accounted >= 1
+                    and bool(o.events("IorDeactivated"))
+                    and bool(o.events("IorUpdated"))
+                ),
+                with_audit=True,
+            )
         return alerts, outputs
 
     alerts, outputs = asyncio.run(scenario())

@@ -211,7 +211,9 @@ def test_a_rule_pack_from_the_topic_is_swapped_in_and_stamped_on_later_decisions
                     [entry_record(entry_data(entry_number=number, **informal))],
                 )
                 await read_outputs(settings, lambda o, n=number: n in o.by_entry())
-            return await read_outputs(settings, lambda o: len(o.audit) >= 5, with_audit=True)
+            return await read_outputs(
+                settings, lambda o: len(o.events("RulePackActivated")) >= 2, with_audit=True
+            )
 
     outputs = asyncio.run(scenario())
     decisions = outputs.by_entry()
@@ -224,9 +226,7 @@ def test_a_rule_pack_from_the_topic_is_swapped_in_and_stamped_on_later_decisions
     assert (after["rule_pack_version"], after["outcome"]) == ("eo-2026-06-03.1+test", "hold")
     assert [h["rule_id"] for h in after["hits"]] == ["INFORMAL-VALUE"]
     activated = [
-        TypeAdapter(AuditEvent).validate_python(e)
-        for e in outputs.audit
-        if e["event_type"] == "RulePackActivated"
+        TypeAdapter(AuditEvent).validate_python(e) for e in outputs.events("RulePackActivated")
     ]
     assert [e.subject for e in activated] == ["eo-2026-06-03.1", "eo-2026-06-03.1+test"]
 
