@@ -11,6 +11,10 @@ from typing import Any
 
 from streams.settings import Settings
 
+# The largest record batch a producer of this project makes: a whole partition's share of
+# a consumer batch, and within the broker's default message.max.bytes (1 MiB).
+MAX_BATCH_BYTES = 1_048_576
+
 
 def ssl_context(settings: Settings) -> ssl.SSLContext | None:
     if settings.security_protocol not in {"SSL", "SASL_SSL"}:
@@ -56,9 +60,8 @@ def producer_options(settings: Settings, *, role: str) -> dict[str, Any]:
         "acks": "all",
         "enable_idempotence": settings.producer_idempotence,
         "linger_ms": 5,
-        # Batches are filled by the pipeline itself; let a batch carry a whole partition's
-        # share of a consumer batch.
-        "max_batch_size": 1_048_576,
+        # Batches are filled by the pipeline itself (streams.output).
+        "max_batch_size": MAX_BATCH_BYTES,
         "max_request_size": max(settings.max_message_bytes * 2, 2_097_152),
         "request_timeout_ms": 30_000,
     }

@@ -3,21 +3,46 @@
 aiokafka's ``send`` costs a future and a lookup per record; ``create_batch``/``send_batch``
 append records to a buffer per topic partition and send each as one request. The pipeline
 decides the partition itself (the partition its entry came from), so no key is hashed.
+
+With the native core installed the batches are its ``RecordBatchWriter`` (the same bytes
+as aiokafka's builder, written at half the cost per record: the loop writes nearly three
+records per entry); aiokafka sends either kind through ``send_batch`` alike.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
+from schemas.native_decoder import native_module
+from streams.kafka import MAX_BATCH_BYTES
+
 Headers = list[tuple[str, bytes]]
 
 
+def batch_factory(producer: AIOKafkaProducer) -> Callable[[], Any]:
+    """What makes an empty record batch for ``producer``: the native writer when it is
+    installed (the producers made by ``streams.kafka`` neither compress nor use
+    transactions, the two things it does not do), aiokafka's builder otherwise."""
+    native = native_module()
+    if native is None:
+        make: Callable[[], Any] = producer.create_batch
+        return make
+    return lambda: native.RecordBatchWriter(MAX_BATCH_BYTES)
+
+
 class OutputBatch:
-    def __init__(self, producer: AIOKafkaProducer, partitions: dict[str, int]) -> None:
+    def __init__(
+        self,
+        producer: AIOKafkaProducer,
+        partitions: dict[str, int],
+        new_batch: Callable[[], Any] | None = None,
+    ) -> None:
         self._producer = producer
+        self._new_batch = new_batch or producer.create_batch
         self._partitions = partitions  # topic -> partition count
         self._open: dict[tuple[str, int], Any] = {}
         self._full: list[tuple[tuple[str, int], Any]] = []
@@ -34,11 +59,11 @@ class OutputBatch:
         slot = (topic, partition % self._partitions[topic])
         batch = self._open.get(slot)
         if batch is None:
-            batch = self._open[slot] = self._producer.create_batch()
+            batch = self._open[slot] = self._new_batch()
         if batch.append(key=key, value=value, timestamp=None, headers=headers or []) is None:
             # Full: keep it for sending and start another for the same partition.
             self._full.append((slot, batch))
-            batch = self._open[slot] = self._producer.create_batch()
+            batch = self._open[slot] = self._new_batch()
             if batch.append(key=key, value=value, timestamp=None, headers=headers or []) is None:
                 raise ValueError(f"a record of {len(value or b'')} bytes exceeds the batch size")
         self.records += 1

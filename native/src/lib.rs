@@ -22,6 +22,7 @@ mod activity;
 mod decode;
 mod filing;
 mod json;
+mod records;
 
 use crate::filing::Filing;
 
@@ -1564,6 +1565,7 @@ fn screening_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<NativeScreener>()?;
     m.add_class::<decode::EntryDecoder>()?;
     m.add_class::<activity::ActivityCounter>()?;
+    m.add_class::<records::RecordBatchWriter>()?;
     m.add("RULE_IDS", RULE_IDS.to_vec())?;
     Ok(())
 }
