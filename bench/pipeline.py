@@ -10,7 +10,11 @@ run, three alternating rounds of:
   produced (decision, audit event, hold and activity state) and offsets committed. The
   registry has been vetted once before (as on any day after the first deployment), so the
   worker's time goes to the entries;
-* passthrough per record: the ceiling loop with one ``send`` per record, for context.
+* passthrough per record: the ceiling loop with one ``send`` per record, for context;
+* output floor, also for context: the ceiling loop writing, for each record, the outputs the
+  pipeline writes for that entry (decision, audit event, hold state; computed before timing)
+  with the pipeline's own batch writer: what the Kafka client costs the pipeline before
+  any screening. ``floor_ratio`` is its rate over the ceiling's.
 
 Each is timed from its first record to the commit of its last. Then, with a fresh worker,
 entries are fed at half the pipeline's median rate to measure end-to-end latency (sent to
@@ -46,6 +50,7 @@ from streams import loaders
 from streams.admin import create_topics
 from streams.embedded import EmbeddedBroker, free_port
 from streams.kafka import client_options, producer_options
+from streams.output import OutputBatch, batch_factory
 from streams.replay import partitions_of
 from streams.settings import Settings, TopicNames
 
@@ -83,10 +88,85 @@ async def preload(settings: Settings, topic: str, lines: list[bytes]) -> None:
         await producer.stop()
 
 
+Outputs = dict[bytes, list[tuple[str, bytes, bytes]]]  # entry -> [(topic, key, value)]
+
+
+def pipeline_outputs(settings: Settings, data: Any, lines: list[bytes]) -> Outputs:
+    """What the worker writes for each entry at filing: its decision (to the topic of its
+    outcome), its audit event and, for a hold, the hold's state record."""
+    from schemas.reference import BrokerRecord, WatchlistRecord
+    from schemas.registry import IorRecord
+    from screening.activity import new_activity_counter
+    from screening.engine import ReferenceData, Screener
+    from screening.rulepack import load_rule_pack
+    from screening.watchlist import WatchlistIndex
+    from streams.holds import OpenHold
+    from streams.topics import decision_topic
+
+    def rows(path: Path) -> list[Any]:
+        return [orjson.loads(line) for line in path.read_bytes().splitlines()]
+
+    table = {r.ior_number: r for r in map(IorRecord.model_validate, rows(data.registry))}
+    screener = Screener(
+        load_rule_pack(),
+        ReferenceData(
+            {b["filer_code"]: BrokerRecord.model_validate(b) for b in rows(data.brokers)},
+            WatchlistIndex(map(WatchlistRecord.model_validate, rows(data.watchlist))),
+        ),
+    )
+    activity = new_activity_counter()
+    now = datetime.now().astimezone()
+    topics = settings.topics
+    outputs: Outputs = {}
+    for line in lines:
+        decision, encoded, audit, ior_number, *_ = screener.screen_message(
+            line, table.get, screened_at=now, activity=activity
+        )
+        key = decision.entry_number.encode()
+        written = [
+            (decision_topic(settings, decision.outcome), key, encoded),
+            (topics.screening_audit, key, audit),
+        ]
+        if decision.outcome != "release":
+            hold = OpenHold(
+                decision.entry_number,
+                ior_number,
+                line,
+                decision.decision_id,
+                decision.outcome,
+                decision.rule_ids,
+                now,
+                now,
+            )
+            written.append((topics.holds_state, key, hold.to_wire()))
+        outputs[line] = written
+    return outputs
+
+
+def mean_outputs(outputs: Outputs) -> float:
+    return statistics.mean(len(written) for written in outputs.values())
+
+
+def rename_outputs(outputs: Outputs, settings: Settings) -> Outputs:
+    """The precomputed outputs with their topics under this run's prefix."""
+    prefix = settings.topics.entries_filed.removesuffix(TopicNames().entries_filed)
+    return {
+        line: [(prefix + topic.split(".", 1)[1], key, value) for topic, key, value in written]
+        for line, written in outputs.items()
+    }
+
+
 async def copy_loop(
-    settings: Settings, source: str, target: str, total: int, *, batched: bool
+    settings: Settings,
+    source: str,
+    target: str,
+    total: int,
+    *,
+    batched: bool,
+    outputs: Outputs | None = None,
 ) -> float:
-    """Records/s of a consume-produce-commit loop with no decoding (the ceiling)."""
+    """Records/s of a consume-produce-commit loop with no decoding (the ceiling); with
+    ``outputs``, each record's precomputed outputs are written instead of the record."""
     consumer = AIOKafkaConsumer(
         source,
         **client_options(settings, role="bench-copy"),
@@ -103,6 +183,11 @@ async def copy_loop(
     await producer.start()
     try:
         partitions = len(await producer.partitions_for(target))
+        if outputs is not None:
+            counts = {
+                t: len(await producer.partitions_for(t))
+                for t in settings.topics.model_dump().values()
+            }
         done = 0
         started: float | None = None
         while done < total:
@@ -114,6 +199,16 @@ async def copy_loop(
             if started is None:
                 started = time.perf_counter()
             futures = []
+            if outputs is not None:
+                out = OutputBatch(producer, counts, batch_factory(producer))
+                for tp, records in batch.items():
+                    for record in records:
+                        for topic, key, value in outputs[record.value]:
+                            out.add(topic, tp.partition, key, value)
+                    done += len(records)
+                await (await out.submit())
+                await consumer.commit({tp: r[-1].offset + 1 for tp, r in batch.items()})
+                continue
             for tp, records in batch.items():
                 if batched:
                     builder = producer.create_batch()
@@ -319,7 +414,8 @@ async def bench(args: argparse.Namespace, workdir: Path) -> None:
             f"batch_size={Settings().batch_size}",
             flush=True,
         )
-        ceilings, pipelines, singles, stage_runs, rss = [], [], [], [], []
+        ceilings, pipelines, singles, floors, stage_runs, rss = [], [], [], [], [], []
+        outputs = pipeline_outputs(settings_for(bootstrap, True, workdir), data, lines)
         for round_number in range(1, args.rounds + 1):
             s = settings_for(bootstrap, broker is not None, workdir)
             await create_topics(s)
@@ -342,9 +438,23 @@ async def bench(args: argparse.Namespace, workdir: Path) -> None:
                     s, s.topics.entries_filed, s.topics.entries_released, len(lines), batched=False
                 )
             )
+            s = settings_for(bootstrap, broker is not None, workdir)
+            await create_topics(s)
+            await preload(s, s.topics.entries_filed, lines)
+            floors.append(
+                await copy_loop(
+                    s,
+                    s.topics.entries_filed,
+                    s.topics.entries_released,
+                    len(lines),
+                    batched=True,
+                    outputs=rename_outputs(outputs, s),
+                )
+            )
             print(
                 f"round {round_number}: ceiling={ceilings[-1]:,.0f}/s "
-                f"pipeline={pipelines[-1]:,.0f}/s per_record_send={singles[-1]:,.0f}/s",
+                f"pipeline={pipelines[-1]:,.0f}/s per_record_send={singles[-1]:,.0f}/s "
+                f"output_floor={floors[-1]:,.0f}/s",
                 flush=True,
             )
         pipeline_eps = statistics.median(pipelines)
@@ -366,6 +476,12 @@ async def bench(args: argparse.Namespace, workdir: Path) -> None:
             + ", ".join(f"{stage}={statistics.median(v):.1f}" for stage, v in totals.items())
         )
         print(f"per_record_send_eps={statistics.median(singles):.0f}")
+        floor_eps = statistics.median(floors)
+        print(
+            f"output_floor_eps={floor_eps:.0f} floor_ratio={floor_eps / ceiling_eps:.2f} "
+            f"(records/s writing the pipeline's {mean_outputs(outputs):.2f} outputs per entry, "
+            "no screening)"
+        )
         print(
             f"pipeline_eps={pipeline_eps:.0f} ceiling_eps={ceiling_eps:.0f} "
             f"ratio={pipeline_eps / ceiling_eps:.2f}"
