@@ -50,7 +50,7 @@ from streams import loaders
 from streams.admin import create_topics
 from streams.embedded import EmbeddedBroker, free_port
 from streams.kafka import client_options, producer_options
-from streams.output import OutputBatch, batch_factory
+from streams.output import OutputBatch
 from streams.replay import partitions_of
 from streams.settings import Settings, TopicNames
 
@@ -191,7 +191,7 @@ async def copy_loop(
                 started = time.perf_counter()
             futures = []
             if outputs is not None:
-                out = OutputBatch(producer, counts, batch_factory(producer))
+                out = OutputBatch(producer, counts)
                 for tp, records in batch.items():
                     for record in records:
                         for topic, key, value in outputs[record.value]:

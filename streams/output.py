@@ -42,7 +42,7 @@ class OutputBatch:
         new_batch: Callable[[], Any] | None = None,
     ) -> None:
         self._producer = producer
-        self._new_batch = new_batch or producer.create_batch
+        self._new_batch = new_batch or batch_factory(producer)
         self._partitions = partitions  # topic -> partition count
         self._open: dict[tuple[str, int], Any] = {}
         self._full: list[tuple[tuple[str, int], Any]] = []

@@ -45,7 +45,7 @@ from streams.emitter import Emitter
 from streams.holds import HoldBook, ResolutionRefused
 from streams.kafka import client_options, producer_options
 from streams.metrics import FilingProfile, PipelineMetrics, filing_labels
-from streams.output import OutputBatch, batch_factory
+from streams.output import OutputBatch
 from streams.replay import reader
 from streams.settings import Settings
 from streams.state import ReferenceView, RegistryView, RulePackSource
@@ -123,7 +123,6 @@ class ScreeningLoop:
         self._stopping = False
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
-        self._new_batch: Callable[[], Any] | None = None
         self._partitions: dict[str, int] = {}
         self._positions: dict[TopicPartition, int] = {}
         self._in_flight: deque[PendingBatch] = deque()
@@ -144,7 +143,6 @@ class ScreeningLoop:
         s = self.settings
         t = s.topics
         self._producer = AIOKafkaProducer(**producer_options(s, role="screening"))
-        self._new_batch = batch_factory(self._producer)
         await self._producer.start()
         for topic in (
             t.entries_released,
@@ -423,7 +421,7 @@ class ScreeningLoop:
         activity = self.activity
         holds = self.holds
         assert self._producer is not None, "start() first"
-        out = OutputBatch(self._producer, self._partitions, self._new_batch)
+        out = OutputBatch(self._producer, self._partitions)
         emitter = Emitter(out, s, datetime.now(UTC))
         clock = time.perf_counter
         spent = dict.fromkeys(("screen", "emit", "lifecycle"), 0.0)
