@@ -430,7 +430,7 @@ class ScreeningLoop:
         last_entries = self._last_entries
         max_bytes = s.max_message_bytes
         entries_topic = s.topics.entries_filed
-        lookup = registry.get
+        lookup = registry.lookup
         now = emitter.now
 
         for event in self._pending_events:

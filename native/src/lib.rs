@@ -1566,6 +1566,7 @@ fn screening_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<decode::EntryDecoder>()?;
     m.add_class::<activity::ActivityCounter>()?;
     m.add_class::<records::RecordBatchWriter>()?;
+    m.add_class::<records::OutputBatches>()?;
     m.add("RULE_IDS", RULE_IDS.to_vec())?;
     Ok(())
 }

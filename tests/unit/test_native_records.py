@@ -108,8 +108,68 @@ def test_the_output_batch_starts_a_new_record_batch_when_one_is_full() -> None:
     for n in range(20):
         out.add("decisions", 3, b"key", b"%03d" % n + b"x" * 200)
     assert out.records == 20
-    batches = [*out._full, *out._open.items()]
-    assert {slot for slot, _ in batches} == {("decisions", 1)}  # 3 % 2 partitions
-    values = [r.value for _, batch in batches for r in DefaultRecordBatch(batch._build())]
+    batches = out.batches()
+    assert {(topic, partition) for topic, partition, _ in batches} == {("decisions", 1)}
+    values = [r.value for _, _, batch in batches for r in DefaultRecordBatch(batch._build())]
     assert values == [b"%03d" % n + b"x" * 200 for n in range(20)]
     assert len(batches) > 1
+    assert out.batches() == []
+
+
+PARTITIONS = {"decisions": 3, "audit": 2, "dlq": 1}
+adds = st.lists(
+    st.tuples(
+        st.sampled_from(sorted(PARTITIONS)),
+        st.integers(min_value=0, max_value=11),
+        maybe_bytes,
+        maybe_bytes,
+        st.none() | headers,
+    ),
+    max_size=60,
+)
+
+
+def read_back(batches: list[tuple[str, int, Any]], limit: int) -> dict[tuple[str, int], list[Any]]:
+    found: dict[tuple[str, int], list[Any]] = {}
+    for topic, partition, batch in batches:
+        batch.close()
+        raw = batch._build()
+        read = list(DefaultRecordBatch(raw))
+        assert len(raw) <= limit or len(read) == 1  # only a lone record may overflow
+        found.setdefault((topic, partition), []).extend(
+            (r.key, r.value, [(k, v) for k, v in r.headers]) for r in read
+        )
+    return found
+
+
+@settings(max_examples=200, deadline=None)
+@given(adds)
+def test_the_native_output_batches_hold_what_the_python_one_holds(added: list[Any]) -> None:
+    """The loop's native ``add`` (``OutputBatches``) against the Python one filling the
+    same writers: same records, in the same order, on the same topic partitions."""
+    limit = 700  # small, so that partitions fill and roll over to new batches
+    python = OutputBatch(None, PARTITIONS, lambda: native.RecordBatchWriter(limit))  # type: ignore[arg-type]
+    compiled = native.OutputBatches(PARTITIONS, limit)
+    for topic, partition, key, value, record_headers in added:
+        python.add(topic, partition, key, value, record_headers)
+        compiled.add(topic, partition, key, value, record_headers)
+    assert compiled.records == python.records == len(added)
+    assert read_back(compiled.take(), limit) == read_back(python.batches(), limit)
+    assert compiled.take() == []
+
+
+def test_the_native_output_batches_refuse_a_topic_they_do_not_know() -> None:
+    compiled = native.OutputBatches({"decisions": 2}, 1_000)
+    with pytest.raises(KeyError, match="audit"):
+        compiled.add("audit", 0, None, b"x")
+    with pytest.raises(ValueError, match="no partitions"):
+        native.OutputBatches({"decisions": 0}, 1_000)
+
+
+def test_the_loop_adds_through_the_native_batches() -> None:
+    out = OutputBatch(None, {"decisions": 2})  # type: ignore[arg-type]
+    assert out._native is not None and out.add == out._native.add
+    out.add("decisions", 5, b"k", b"v")
+    ((topic, partition, batch),) = out.batches()
+    assert (topic, partition, out.records) == ("decisions", 1, 1)
+    assert [r.value for r in DefaultRecordBatch(batch._build())] == [b"v"]
