@@ -65,7 +65,10 @@ class ChangelogTable(Generic[V]):
     # --- writing (through the batch's producer, acknowledged with the decisions) --------
 
     def put(self, out: OutputBatch, partition: int, key: str, value: V) -> None:
-        self.partitions.setdefault(partition, {})[key] = value
+        values = self.partitions.get(partition)
+        if values is None:
+            values = self.partitions[partition] = {}
+        values[key] = value
         self._where[key] = partition
         out.add(self.topic, partition, key.encode(), self._encode(value))
 

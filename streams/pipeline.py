@@ -420,6 +420,7 @@ class ScreeningLoop:
         registry = self.registry
         activity = self.activity
         holds = self.holds
+        hold_table = holds.table
         assert self._producer is not None, "start() first"
         out = OutputBatch(self._producer, self._partitions)
         emitter = Emitter(out, s, datetime.now(UTC))
@@ -472,8 +473,10 @@ class ScreeningLoop:
                 if seen is None or filed_at > seen:
                     last_entries[ior_number] = filed_at
                 emitter.screened(decision, partition, encoded, audit)
-                if decision.outcome != "release" or decision.entry_number in holds.table:
+                if decision.entry_number in hold_table:  # amended, refiled or replayed
                     holds.record(emitter, partition, decision, ior_number, message.value)
+                elif decision.outcome != "release":
+                    holds.open_at_filing(out, partition, decision, ior_number, message.value)
                 emitter.profiles[
                     (
                         decision.ior_classification,
