@@ -53,6 +53,9 @@ from streams.state import ReferenceView, RegistryView, RulePackSource
 log = logging.getLogger(__name__)
 
 _RETRY_BACKOFF_SECONDS: Final = 1.0
+# Entries screened between two turns of the event loop (about 10 ms of work): screening a
+# whole consumer batch in one go held up all network I/O for a quarter of a second.
+_YIELD_EVERY: Final = 64
 _PACK_FILE_POLL_SECONDS: Final = 2.0
 # last_entry_at only needs day precision (the inactivity sweep counts a year), so an IOR's
 # record is rewritten at most once a day however many entries it files.
@@ -126,6 +129,8 @@ class ScreeningLoop:
         self._partitions: dict[str, int] = {}
         self._positions: dict[TopicPartition, int] = {}
         self._in_flight: deque[PendingBatch] = deque()
+        # Set once the last batch's record batches are all with the producer (_deliver).
+        self._handed_over: asyncio.Future[None] | None = None
         self._owned: set[int] = set()
         self._pending_events: list[AuditEvent] = [self._pack_event()]
         self._changed_iors: set[str] = set()
@@ -267,6 +272,7 @@ class ScreeningLoop:
         for batch in self._in_flight:
             batch.acks.cancel()
         self._in_flight.clear()
+        self._handed_over = None  # a new chain of deliveries starts after the rewind
         log.error(
             "batch failed; rewinding to retry it",
             extra={"error": repr(error), "partitions": len(first)},
@@ -443,7 +449,12 @@ class ScreeningLoop:
                 self._apply_resolutions(emitter, tp, messages)
                 continue
             consumed += len(messages)
-            for message in messages:
+            for n, message in enumerate(messages, 1):
+                if not n % _YIELD_EVERY:
+                    # Let the event loop run: the producer's socket takes the previous
+                    # batch's requests and its acknowledgements come in, the consumer's
+                    # next fetch arrives, heartbeats go out.
+                    await asyncio.sleep(0)
                 t0 = clock()
                 try:
                     if message.value is None:
@@ -504,7 +515,7 @@ class ScreeningLoop:
         self._background_work(emitter)
         spent["lifecycle"] = clock() - t_lifecycle
 
-        acks = await out.submit()
+        acks = self._deliver(out)
         self._pending_events = []
         return PendingBatch(
             first_offsets={tp: m[0].offset for tp, m in records.items()},
@@ -515,6 +526,42 @@ class ScreeningLoop:
                 records, emitter, spent, arrivals, consumed, screener.pack.version
             ),
         )
+
+    def _deliver(self, out: OutputBatch) -> asyncio.Task[None]:
+        """Hand a screened batch's outputs to the producer and wait for the broker's
+        acknowledgements, in the background: the returned task ends when every record is
+        acknowledged (or fails with the first error).
+
+        aiokafka's producer keeps one request in flight per broker, and ``send_batch``
+        waits while the partition's previous batch is still queued; awaited here, that
+        wait stopped the screening of the next batch for as long as the broker took to
+        acknowledge the previous one. Handed over in the background, batch after batch
+        (each waits until the one before is handed over, so a partition's records keep
+        their order), the loop screens the next batch meanwhile."""
+        previous = self._handed_over
+        handed_over: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        # Nobody may wait on the last one: its outcome reaches the loop through the task.
+        handed_over.add_done_callback(lambda f: f.cancelled() or f.exception())
+        self._handed_over = handed_over
+
+        async def deliver() -> None:
+            try:
+                if previous is not None:
+                    await asyncio.wait((previous,))
+                    if previous.cancelled() or previous.exception() is not None:
+                        # Its own task reports why; this batch is retried with it.
+                        raise KafkaError("the batch before this one was not handed over")
+                acknowledged = await out.submit()
+            except asyncio.CancelledError:
+                handed_over.cancel()
+                raise
+            except BaseException as error:
+                handed_over.set_exception(error)
+                raise
+            handed_over.set_result(None)
+            await acknowledged
+
+        return asyncio.ensure_future(deliver())
 
     def _report(
         self,
