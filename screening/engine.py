@@ -17,7 +17,7 @@ import hmac
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from schemas import codec
 from schemas.audit import AuditEvent
@@ -96,6 +96,12 @@ PlanKey = tuple[int, bool, bool, str]
 # audit event's JSON, and the entry's IOR number, registry record (None when unknown),
 # filing time and bond type ("0", "8", "9" or None), for the worker's state and metrics.
 Screened = tuple[ScreeningDecision, bytes, bytes, str, IorRecord | None, datetime, str | None]
+
+
+class RecordSink(Protocol):
+    """Where :meth:`Screener.screen_message` can add its outputs (``OutputBatch``)."""
+
+    def add(self, topic: str, partition: int, key: bytes | None, value: bytes | None) -> None: ...
 
 
 class Screener:
@@ -292,6 +298,9 @@ class Screener:
         screened_at: datetime,
         activity: ActivityCounter | None = None,
         max_bytes: int = codec.MAX_MESSAGE_BYTES,
+        into: RecordSink | None = None,
+        partition: int = 0,
+        topics: tuple[str, str, str, str] | None = None,
     ) -> Screened:
         """One filing message, from its bytes to its decision at filing: decode and validate
         it, look its IOR up, count it in ``activity``, screen it, encode the outputs.
@@ -299,11 +308,18 @@ class Screener:
         The native core does all of it for a message its decoder is sure of; anything else
         takes the models' path (``codec.decode``, then :meth:`screen_encoded`), which gives
         the same decision or raises :class:`~schemas.codec.InputRejected` with the reasons.
+
+        With ``into``, the two outputs are added to it instead of being returned (their
+        slots in the result are empty bytes): the decision to ``partition`` of the topic of its
+        outcome (``topics``: release, hold and seizure-review topics, then the audit
+        topic), then its audit event, both keyed by entry number. The native core writes
+        them straight into the batches of a native ``OutputBatches``, with no Python
+        object in between.
         """
         native = self._native
         if native is not None and ENTRY_DECODER is not None and len(data) <= max_bytes:
             screened: Screened | None = native.screen_message(
-                data, ENTRY_DECODER, lookup, screened_at, activity
+                data, ENTRY_DECODER, lookup, screened_at, activity, into, partition, topics
             )
             if screened is not None:
                 return screened
@@ -315,6 +331,13 @@ class Screener:
             entry, ior, screened_at=screened_at, activity=activity
         )
         bond_type = entry.bond.type if entry.bond is not None else None
+        if into is not None:
+            if topics is None:
+                raise ValueError("screen_message: `into` needs `topics`")
+            key = decision.entry_number.encode()
+            into.add(topics[OUTCOMES.index(decision.outcome)], partition, key, encoded)
+            into.add(topics[3], partition, key, audit)
+            encoded = audit = b""
         return decision, encoded, audit, entry.ior_number, ior, entry.filed_at, bond_type
 
     def screen_encoded(

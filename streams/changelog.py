@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, KeysView
 from typing import Any, Generic, TypeVar
 
 from aiokafka import TopicPartition
@@ -61,6 +61,10 @@ class ChangelogTable(Generic[V]):
 
     def __contains__(self, key: object) -> bool:
         return key in self._where
+
+    def keys(self) -> KeysView[str]:
+        """The keys held (a live view: ``in`` on it costs no Python call, for hot loops)."""
+        return self._where.keys()
 
     # --- writing (through the batch's producer, acknowledged with the decisions) --------
 

@@ -70,15 +70,15 @@ class Emitter:
         for hit in decision.hits:
             self.rule_hits[hit.rule_id] += 1
 
-    def screened(
-        self, decision: ScreeningDecision, partition: int, encoded: bytes, audit: bytes
-    ) -> None:
-        """A decision at filing, with its JSON and its audit event's JSON already written
-        (``Screener.screen_message``)."""
-        key = decision.entry_number.encode()
-        out = self.out
-        out.add(self._decision_topics[decision.outcome], partition, key, encoded)
-        out.add(self._audit_topic, partition, key, audit)
+    @property
+    def screened_topics(self) -> tuple[str, str, str, str]:
+        """Where ``Screener.screen_message(into=...)`` writes a decision at filing: the
+        topics of the three outcomes, then the audit topic."""
+        topics = self._decision_topics
+        return (topics["release"], topics["hold"], topics["seizure_review"], self._audit_topic)
+
+    def count_screened(self, decision: ScreeningDecision) -> None:
+        """A decision at filing whose outputs are already in the batch."""
         self.events["EntryScreened"] += 1
         self.outcomes[decision.outcome] += 1
         for hit in decision.hits:

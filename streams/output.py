@@ -59,6 +59,12 @@ class OutputBatch:
         self._new_batch = new_batch or batch_factory(producer)
 
     @property
+    def sink(self) -> Any:
+        """What to add records to: the native batches when there are (the screening core
+        writes into them directly), else this."""
+        return self if self._native is None else self._native
+
+    @property
     def records(self) -> int:
         return self._records if self._native is None else int(self._native.records)
 

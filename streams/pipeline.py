@@ -426,7 +426,7 @@ class ScreeningLoop:
         registry = self.registry
         activity = self.activity
         holds = self.holds
-        hold_table = holds.table
+        held_entries = holds.table.keys()  # entries with an open hold
         assert self._producer is not None, "start() first"
         out = OutputBatch(self._producer, self._partitions)
         emitter = Emitter(out, s, datetime.now(UTC))
@@ -439,6 +439,8 @@ class ScreeningLoop:
         entries_topic = s.topics.entries_filed
         lookup = registry.lookup
         now = emitter.now
+        sink = out.sink
+        screened_topics = emitter.screened_topics
 
         for event in self._pending_events:
             emitter.audit(event, 0)
@@ -462,16 +464,17 @@ class ScreeningLoop:
                             "malformed", (FieldError("(message)", "the record has no value"),)
                         )
                     # Decode, validate, look the IOR up, count the entry, screen it, and
-                    # write the decision's and audit event's JSON: one call, in the native
-                    # core when it is installed (Screener.screen_message).
-                    decision, encoded, audit, ior_number, ior, filed_at, bond_type = (
-                        screener.screen_message(
-                            message.value,
-                            lookup,
-                            screened_at=now,
-                            activity=activity,
-                            max_bytes=max_bytes,
-                        )
+                    # write the decision and its audit event into the batch: one call, in
+                    # the native core when it is installed (Screener.screen_message).
+                    decision, _, _, ior_number, ior, filed_at, bond_type = screener.screen_message(
+                        message.value,
+                        lookup,
+                        screened_at=now,
+                        activity=activity,
+                        max_bytes=max_bytes,
+                        into=sink,
+                        partition=partition,
+                        topics=screened_topics,
                     )
                 except codec.InputRejected as rejected:
                     emitter.dead_letter(
@@ -483,8 +486,8 @@ class ScreeningLoop:
                 seen = last_entries.get(ior_number)
                 if seen is None or filed_at > seen:
                     last_entries[ior_number] = filed_at
-                emitter.screened(decision, partition, encoded, audit)
-                if decision.entry_number in hold_table:  # amended, refiled or replayed
+                emitter.count_screened(decision)
+                if decision.entry_number in held_entries:  # amended, refiled or replayed
                     holds.record(emitter, partition, decision, ior_number, message.value)
                 elif decision.outcome != "release":
                     holds.open_at_filing(out, partition, decision, ior_number, message.value)

@@ -1420,7 +1420,13 @@ impl NativeScreener {
     /// screened. Returns (decision, its JSON, its audit event's JSON, IOR number, registry
     /// record, filing time, bond type), or None when the decoder is not sure of the
     /// message: then the caller decodes it with pydantic and screens the model.
-    #[pyo3(signature = (data, decoder, lookup, screened_at, activity))]
+    ///
+    /// With `into` (an `OutputBatches`, or anything with its `add`), the decision goes
+    /// there instead, to `partition` of `topics[outcome]` (topics: the release, hold and
+    /// seizure-review topics, then the audit topic), and its audit event after it, both
+    /// keyed by entry number; the two JSON slots of the tuple are then empty.
+    #[pyo3(signature = (data, decoder, lookup, screened_at, activity, into=None, partition=0, topics=None))]
+    #[allow(clippy::too_many_arguments)]
     fn screen_message<'py>(
         &mut self,
         py: Python<'py>,
@@ -1429,6 +1435,9 @@ impl NativeScreener {
         lookup: &Bound<'py, PyAny>,
         screened_at: &Bound<'py, PyAny>,
         activity: &Bound<'py, PyAny>,
+        into: Option<&Bound<'py, PyAny>>,
+        partition: i64,
+        topics: Option<(String, String, String, String)>,
     ) -> PyResult<Option<Bound<'py, PyTuple>>> {
         let checked = decoder.borrow().check(data);
         let Some((filing, stamp)) = checked else {
@@ -1463,12 +1472,44 @@ impl NativeScreener {
             Some(bond) => PyString::new(py, &bond.kind).into_any(),
             None => none,
         };
+        let (out, audit) = match into {
+            None => (
+                PyBytes::new(py, &out).into_any(),
+                PyBytes::new(py, &audit).into_any(),
+            ),
+            Some(sink) => {
+                let topics = topics.ok_or_else(|| {
+                    PyValueError::new_err("screen_message: `into` needs `topics`")
+                })?;
+                let outcome = decision.getattr(intern!(py, "outcome"))?;
+                let outcome = outcome.downcast::<PyString>()?.to_str()?;
+                let topic = match self.outcome_texts.iter().position(|o| o == outcome) {
+                    Some(0) => &topics.0,
+                    Some(1) => &topics.1,
+                    Some(2) => &topics.2,
+                    _ => return Err(PyValueError::new_err(format!("outcome {outcome}"))),
+                };
+                let key = filing.entry_number.as_bytes();
+                if let Ok(batches) = sink.downcast::<records::OutputBatches>() {
+                    let mut batches = batches.borrow_mut();
+                    batches.push(py, topic, partition, Some(key), Some(&out), &[])?;
+                    batches.push(py, &topics.3, partition, Some(key), Some(&audit), &[])?;
+                } else {
+                    let add = sink.getattr(intern!(py, "add"))?;
+                    let key = PyBytes::new(py, key);
+                    add.call1((topic, partition, &key, PyBytes::new(py, &out)))?;
+                    add.call1((&topics.3, partition, &key, PyBytes::new(py, &audit)))?;
+                }
+                let empty = PyBytes::new(py, b"").into_any();
+                (empty.clone(), empty)
+            }
+        };
         Ok(Some(PyTuple::new(
             py,
             [
                 decision,
-                PyBytes::new(py, &out).into_any(),
-                PyBytes::new(py, &audit).into_any(),
+                out,
+                audit,
                 ior_number.into_any(),
                 ior,
                 filed_at,

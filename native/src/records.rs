@@ -112,7 +112,9 @@ impl RecordBatchWriter {
             body += field_len(Some(name.as_bytes())) + field_len(*header_value);
         }
         let size = varint_len(body as i64) + body;
-        if self.count > 0 && self.buf.len() + size > self.limit {
+        // aiokafka's compiled builder refuses a record that would make the batch exactly
+        // its size as well (found by the property tests).
+        if self.count > 0 && self.buf.len() + size >= self.limit {
             return false;
         }
         let out = &mut self.buf;
@@ -251,6 +253,44 @@ pub struct OutputBatches {
     records: usize,
 }
 
+impl OutputBatches {
+    /// `add` without Python arguments: the screening core writes decisions straight in.
+    pub fn push(
+        &mut self,
+        py: Python<'_>,
+        topic: &str,
+        partition: i64,
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+        headers: &[(&str, Option<&[u8]>)],
+    ) -> PyResult<()> {
+        let slots = self
+            .open
+            .get_mut(topic)
+            .ok_or_else(|| PyKeyError::new_err(topic.to_owned()))?;
+        let partition = partition.rem_euclid(slots.len() as i64) as usize;
+        let timestamp = Some(now_ms());
+        if let Some(index) = slots[partition] {
+            let mut writer = self.started[index].2.borrow_mut(py);
+            if writer.push(timestamp, key, value, headers) {
+                self.records += 1;
+                return Ok(());
+            }
+            writer.closed = true; // full: a new writer follows it for this partition
+        }
+        let mut writer = RecordBatchWriter::new(self.batch_size, false);
+        if !writer.push(timestamp, key, value, headers) {
+            // Only a closed writer refuses a first record; this one is new.
+            unreachable!("a new record batch refused its first record");
+        }
+        slots[partition] = Some(self.started.len());
+        self.started
+            .push((topic.to_owned(), partition as i32, Py::new(py, writer)?));
+        self.records += 1;
+        Ok(())
+    }
+}
+
 #[pymethods]
 impl OutputBatches {
     /// `partitions`: topic -> partition count (a record's partition is taken modulo it).
@@ -284,35 +324,12 @@ impl OutputBatches {
         value: Option<&[u8]>,
         headers: Option<Vec<(String, Option<Vec<u8>>)>>,
     ) -> PyResult<()> {
-        let slots = self
-            .open
-            .get_mut(topic)
-            .ok_or_else(|| PyKeyError::new_err(topic.to_owned()))?;
-        let partition = partition.rem_euclid(slots.len() as i64) as usize;
         let headers = headers.unwrap_or_default();
         let borrowed: Vec<(&str, Option<&[u8]>)> = headers
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_deref()))
             .collect();
-        let timestamp = Some(now_ms());
-        if let Some(index) = slots[partition] {
-            let mut writer = self.started[index].2.borrow_mut(py);
-            if writer.push(timestamp, key, value, &borrowed) {
-                self.records += 1;
-                return Ok(());
-            }
-            writer.closed = true; // full: a new writer follows it for this partition
-        }
-        let mut writer = RecordBatchWriter::new(self.batch_size, false);
-        if !writer.push(timestamp, key, value, &borrowed) {
-            // Only a closed writer refuses a first record; this one is new.
-            unreachable!("a new record batch refused its first record");
-        }
-        slots[partition] = Some(self.started.len());
-        self.started
-            .push((topic.to_owned(), partition as i32, Py::new(py, writer)?));
-        self.records += 1;
-        Ok(())
+        self.push(py, topic, partition, key, value, &borrowed)
     }
 
     /// The writers in the order they were started, as (topic, partition, writer); the

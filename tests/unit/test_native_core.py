@@ -164,6 +164,87 @@ def test_filing_messages_get_the_same_decisions_and_errors_from_both_paths(
     assert all(counts[0].buckets(ior) == counts[1].buckets(ior) for ior in list(table)[:200])
 
 
+class _Recorded:
+    """A sink with ``OutputBatch.add``'s shape that keeps what it is given."""
+
+    def __init__(self) -> None:
+        self.records: list[tuple[str, int, bytes | None, bytes | None]] = []
+
+    def add(self, topic: str, partition: int, key: bytes | None, value: bytes | None) -> None:
+        self.records.append((topic, partition, key, value))
+
+
+def test_filing_messages_screened_into_a_batch_write_what_they_return(
+    baseline_pack: RulePack,
+    generated: tuple[list[EntryFiling], dict[str, IorRecord], ReferenceData],
+) -> None:
+    """``screen_message(into=...)``, as the screening loop calls it: the decision (to its
+    outcome's topic) and its audit event land in the batch, keyed by entry number, with
+    the bytes the call returns without ``into``; the native batches, a Python sink and
+    the Python core all get the same records, and refused messages add nothing."""
+    _, table, reference = generated
+    compiled = Screener(baseline_pack, reference)
+    python = Screener(baseline_pack, reference, native=False)
+    topics = ("t.release", "t.hold", "t.seizure", "t.audit")
+    screened_at = datetime(2026, 12, 2, tzinfo=UTC)
+    expected: list[tuple[str, int, bytes | None, bytes | None]] = []
+    native_batches = native.NATIVE.OutputBatches({t: 4 for t in topics}, 1_048_576)  # type: ignore[union-attr]
+    sinks = {
+        "native batches": native_batches,
+        "python sink": _Recorded(),
+        "python core": _Recorded(),
+    }
+    counts = {name: ActivityCounter() for name in ["plain", *sinks]}
+    for n, message in enumerate(_MESSAGES[:1_500]):
+        partition = n % 7
+        try:
+            decision, encoded, audit, *rest = compiled.screen_message(
+                message, table.get, screened_at=screened_at, activity=counts["plain"]
+            )
+        except codec.InputRejected:
+            decision = None
+        else:
+            key = decision.entry_number.encode()
+            topic = topics[("release", "hold", "seizure_review").index(decision.outcome)]
+            expected += [
+                (topic, partition % 4, key, encoded),
+                ("t.audit", partition % 4, key, audit),
+            ]
+        for name, sink in sinks.items():
+            screener = python if name == "python core" else compiled
+            try:
+                got = screener.screen_message(
+                    message,
+                    table.get,
+                    screened_at=screened_at,
+                    activity=counts[name],
+                    into=sink,
+                    partition=partition,
+                    topics=topics,
+                )
+            except codec.InputRejected:
+                assert decision is None, name
+                continue
+            assert decision is not None, name
+            assert got[0] == decision and got[3:] == tuple(rest)
+            assert got[1] == got[2] == b""
+    from aiokafka.record.default_records import DefaultRecordBatch
+
+    written = [
+        (topic, partition, r.key, r.value)
+        for topic, partition, batch in native_batches.take()
+        for r in DefaultRecordBatch(batch._build())
+    ]
+    for name in ("python sink", "python core"):
+        recorded = sinks[name].records  # type: ignore[union-attr]
+        assert [(t, p % 4, k, v) for t, p, k, v in recorded] == expected, name
+    # the native batches keep each partition's order; compare partition by partition
+    assert sorted(written, key=lambda r: (r[0], r[1])) == sorted(
+        expected, key=lambda r: (r[0], r[1])
+    )
+    assert len(expected) > 2_500
+
+
 @pytest.mark.parametrize(
     "as_of",
     [

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from aiokafka.producer.message_accumulator import BatchBuilder
 from aiokafka.record.default_records import DefaultRecordBatch
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from schemas.native_decoder import native_module
@@ -80,6 +80,7 @@ def test_the_same_records_make_the_same_batch(
 
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.integers(min_value=0, max_value=400), min_size=1, max_size=30))
+@example(value_sizes=[64, 64, 64, 67, 400, 400, 400, 400])  # would fill it to the byte
 def test_a_batch_is_full_at_the_same_record_as_aiokafkas(value_sizes: list[int]) -> None:
     theirs, ours = both(2_000)
     for size in value_sizes:
