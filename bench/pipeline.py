@@ -43,6 +43,7 @@ from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 from entry_screening.demo import metrics_text, start_worker
 from entry_screening.synthetic import FeedSpec, write_dataset
@@ -86,6 +87,21 @@ async def preload(settings: Settings, topic: str, lines: list[bytes]) -> None:
         await asyncio.gather(*sends)
     finally:
         await producer.stop()
+
+
+async def drop_topics(settings: Settings) -> None:
+    """Delete a loop's topics once it is measured: the embedded broker keeps every record
+    in memory, and a round writes about a gigabyte (three rounds left the broker holding
+    them all to the end of the run)."""
+    admin = AIOKafkaAdminClient(**client_options(settings, role="bench-admin"))
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        names = [t for t in settings.topics.model_dump().values() if t in existing]
+        if names:
+            await admin.delete_topics(names)
+    finally:
+        await admin.close()
 
 
 Outputs = dict[bytes, list[tuple[str, bytes, bytes]]]  # entry -> [(topic, key, value)]
@@ -415,8 +431,10 @@ async def bench(args: argparse.Namespace, workdir: Path) -> None:
                     s, s.topics.entries_filed, s.topics.entries_released, len(lines), batched=True
                 )
             )
+            await drop_topics(s)
             s = settings_for(bootstrap, broker is not None, workdir)
             eps, stages, peak = await pipeline_run(s, data, lines, workdir)
+            await drop_topics(s)
             pipelines.append(eps)
             stage_runs.append(stages)
             rss.append(peak)
@@ -428,6 +446,7 @@ async def bench(args: argparse.Namespace, workdir: Path) -> None:
                     s, s.topics.entries_filed, s.topics.entries_released, len(lines), batched=False
                 )
             )
+            await drop_topics(s)
             s = settings_for(bootstrap, broker is not None, workdir)
             await create_topics(s)
             await preload(s, s.topics.entries_filed, lines)
@@ -442,6 +461,7 @@ async def bench(args: argparse.Namespace, workdir: Path) -> None:
                     outputs=outputs,
                 )
             )
+            await drop_topics(s)
             print(
                 f"round {round_number}: ceiling={ceilings[-1]:,.0f}/s "
                 f"pipeline={pipelines[-1]:,.0f}/s per_record_send={singles[-1]:,.0f}/s "
