@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: help venv native test test-unit lint typecheck schemas bench-core bench bench-registry demo clean
+.PHONY: help venv native test test-unit lint typecheck schemas bench-core bench bench-loop bench-registry demo clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -62,6 +62,9 @@ bench-core: $(NATIVE_STAMP) ## the core's cost per entry on one core
 
 bench: $(NATIVE_STAMP) ## the pipeline against the Kafka client's ceiling (embedded broker)
 	$(BIN)/python bench/pipeline.py
+
+bench-loop: $(NATIVE_STAMP) ## the screening loop's own cost per entry, no Kafka
+	$(BIN)/python bench/loop.py
 
 bench-registry: $(NATIVE_STAMP) ## a 1M-IOR registry: restore time, memory, lookups
 	$(BIN)/python bench/registry_scale.py
