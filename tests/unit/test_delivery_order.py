@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from aiokafka.errors import KafkaError, KafkaTimeoutError
+from aiokafka.producer.message_accumulator import BatchBuilder
 
 from streams.output import OutputBatch
 from streams.pipeline import ScreeningLoop
@@ -33,6 +34,9 @@ class SlowProducer:
         self.acks: list[asyncio.Future[None]] = []
         self.fail_on = fail_on
         self._delay = 0.02
+
+    def create_batch(self) -> BatchBuilder:  # the record batches when the native core is absent
+        return BatchBuilder(1_048_576, 0, is_transactional=False)
 
     async def send_batch(self, batch: Any, topic: str, partition: int) -> asyncio.Future[None]:
         self._delay = max(self._delay - 0.004, 0)

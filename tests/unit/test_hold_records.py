@@ -16,6 +16,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import orjson
+from aiokafka.producer.message_accumulator import BatchBuilder
 from aiokafka.record.default_records import DefaultRecordBatch
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -116,7 +117,11 @@ class Registry:
 def book_after(calls: list[tuple[str, str, str]], short: bool) -> tuple[Any, ...]:
     s = Settings()
     book = HoldBook(s, Registry())  # type: ignore[arg-type]
-    out = OutputBatch(None, {s.topics.holds_state: 6})  # type: ignore[arg-type]
+    # aiokafka's builders (the native core's batches when it is installed)
+    producer = SimpleNamespace(
+        create_batch=lambda: BatchBuilder(1_048_576, 0, is_transactional=False)
+    )
+    out = OutputBatch(producer, {s.topics.holds_state: 6})  # type: ignore[arg-type]
     emitter = SimpleNamespace(out=out)
     at = datetime(2026, 11, 30, 4, 0, tzinfo=UTC)
     for n, (entry_number, ior_number, outcome) in enumerate(calls):
