@@ -270,7 +270,10 @@ class ScreeningLoop:
         for tp, messages in records.items():
             first[tp] = min(messages[0].offset, first.get(tp, messages[0].offset))
         for batch in self._in_flight:
-            batch.acks.cancel()
+            if not batch.acks.done():
+                batch.acks.cancel()
+            elif not batch.acks.cancelled():
+                batch.acks.exception()  # seen: it is retried with the rest, not logged apart
         self._in_flight.clear()
         self._handed_over = None  # a new chain of deliveries starts after the rewind
         log.error(

@@ -49,14 +49,26 @@ def topic_name() -> str:
 async def create_topic(
     bootstrap: str, name: str, partitions: int, replication: int
 ) -> dict[str, Any]:
-    """Create a topic and return its description (partitions with replicas and ISR)."""
+    """Create a topic and return its description (partitions with replicas and ISR).
+
+    The node that answers the description may not have the new topic in its metadata yet
+    (a three-node cluster once answered UNKNOWN_TOPIC_OR_PARTITION right after the
+    creation): it is asked again for up to 30 s, until it knows the topic and every
+    replica of every partition is in sync."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
         await admin.create_topics([NewTopic(name, partitions, replication)])
-        (described,) = await admin.describe_topics([name])
-        topic: dict[str, Any] = described
-        return topic
+        deadline = time.monotonic() + 30
+        while True:
+            (described,) = await admin.describe_topics([name])
+            topic: dict[str, Any] = described
+            settled = topic["error_code"] == 0 and all(
+                len(p["isr"]) == replication for p in topic["partitions"]
+            )
+            if settled or time.monotonic() > deadline:
+                return topic
+            await asyncio.sleep(0.2)
     finally:
         await admin.close()
 
