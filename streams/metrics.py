@@ -25,8 +25,8 @@ from schemas.reference import BrokerRecord
 # a lagging one in seconds.
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 _STAGE_BUCKETS = (0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5)
-# screen: decode, validate, registry lookup, rules and the outputs' JSON (one call into the
-# screening core); emit: the outputs handed to the producer, hold state, metric counts.
+# screen: decode, validate, registry lookup, rules, and the decision and its audit event
+# written into the batch (one call into the screening core); emit: hold state, metric counts.
 STAGES = ("screen", "emit", "lifecycle", "produce", "commit")
 
 _ENTRY_CATEGORIES = {

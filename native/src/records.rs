@@ -59,6 +59,14 @@ fn put_field(out: &mut Vec<u8>, field: Option<&[u8]>) {
     }
 }
 
+/// Headers as Python hands them over, borrowed in the shape `push` takes.
+fn borrowed_headers(headers: &[(String, Option<Vec<u8>>)]) -> Vec<(&str, Option<&[u8]>)> {
+    headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_deref()))
+        .collect()
+}
+
 fn field_len(field: Option<&[u8]>) -> usize {
     match field {
         None => 1,
@@ -190,10 +198,7 @@ impl RecordBatchWriter {
         headers: Option<Vec<(String, Option<Vec<u8>>)>>,
     ) -> Option<bool> {
         let headers = headers.unwrap_or_default();
-        let borrowed: Vec<(&str, Option<&[u8]>)> = headers
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_deref()))
-            .collect();
+        let borrowed = borrowed_headers(&headers);
         if self.push(timestamp, key, value, &borrowed) {
             Some(true)
         } else {
@@ -325,10 +330,7 @@ impl OutputBatches {
         headers: Option<Vec<(String, Option<Vec<u8>>)>>,
     ) -> PyResult<()> {
         let headers = headers.unwrap_or_default();
-        let borrowed: Vec<(&str, Option<&[u8]>)> = headers
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_deref()))
-            .collect();
+        let borrowed = borrowed_headers(&headers);
         self.push(py, topic, partition, key, value, &borrowed)
     }
 
