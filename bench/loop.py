@@ -22,110 +22,24 @@ import statistics
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import orjson
-from aiokafka import TopicPartition
-
 from entry_screening.runtime import settle_heap
 from entry_screening.synthetic import FeedSpec, write_dataset
 from screening.activity import new_activity_counter
-from screening.rulepack import load_rule_pack
-from streams.metrics import PipelineMetrics
-from streams.mirror import MemoryStore, TopicMirror
-from streams.pipeline import ScreeningLoop
+from streams.offline import consumer_batches, offline_loop
 from streams.settings import Settings
-from streams.state import ReferenceView, RegistryView, RulePackSource
 
 PARTITIONS = 6
-
-
-@dataclass
-class Message:
-    """The fields of a consumer record the loop reads."""
-
-    offset: int
-    key: bytes | None
-    value: bytes
-    timestamp: int
-
-
-class AcknowledgingProducer:
-    """Takes record batches and acknowledges them at once."""
-
-    async def send_batch(self, batch: Any, topic: str, partition: int) -> asyncio.Future[None]:
-        batch._build()  # what the real producer does with it
-        acknowledged: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        acknowledged.set_result(None)
-        return acknowledged
-
-
-def mirrored(settings: Settings, topic: str, records: list[tuple[bytes, bytes]]) -> TopicMirror:
-    mirror = TopicMirror(settings, topic, MemoryStore())
-    mirror.store.apply(records, {})
-    mirror.version = 1
-    mirror.recovered.set()
-    return mirror
-
-
-def new_loop(settings: Settings, data: Any) -> ScreeningLoop:
-    def rows(path: Path, key: str) -> list[tuple[bytes, bytes]]:
-        lines = path.read_bytes().splitlines()
-        return [(str(orjson.loads(line)[key]).encode(), line) for line in lines]
-
-    t = settings.topics
-    registry = mirrored(settings, t.ior_registry, rows(data.registry, "ior_number"))
-    brokers = mirrored(settings, t.reference_brokers, rows(data.brokers, "filer_code"))
-    watchlist = mirrored(
-        settings,
-        t.reference_watchlist,
-        [(b"%d" % n, line) for n, line in enumerate(data.watchlist.read_bytes().splitlines())],
-    )
-    loop = ScreeningLoop(
-        settings,
-        RegistryView(registry),
-        ReferenceView(brokers, watchlist),
-        RulePackSource(load_rule_pack(), None),
-        PipelineMetrics(),
-    )
-    loop._producer = AcknowledgingProducer()  # type: ignore[assignment]
-    loop._partitions = dict.fromkeys(t.model_dump().values(), PARTITIONS)
-    # Timers and registry write-backs are not per entry: kept out of the figure.
-    loop._next_deadline_check = loop._next_last_entry_flush = float("inf")
-    return loop
-
-
-def consumer_batches(
-    settings: Settings, lines: list[bytes]
-) -> list[dict[TopicPartition, list[Message]]]:
-    """The entries as a consumer hands them over: batches of ``batch_size`` records, an
-    equal share from each partition."""
-    by_partition: dict[int, list[Message]] = {}
-    for offset, line in enumerate(lines):
-        by_partition.setdefault(offset % PARTITIONS, []).append(
-            Message(offset // PARTITIONS, None, line, 1_700_000_000_000)
-        )
-    share = settings.batch_size // PARTITIONS
-    batches = []
-    for start in range(0, len(lines) // PARTITIONS + 1, share):
-        batch = {
-            TopicPartition(settings.topics.entries_filed, partition): records[start : start + share]
-            for partition, records in by_partition.items()
-            if records[start : start + share]
-        }
-        if batch:
-            batches.append(batch)
-    return batches
 
 
 async def loop_round(
     settings: Settings, data: Any, lines: list[bytes]
 ) -> tuple[float, dict[str, float]]:
-    loop = new_loop(settings, data)
-    batches = consumer_batches(settings, lines)
+    loop = offline_loop(settings, data)
+    batches = consumer_batches(settings, list(lines))
     settle_heap()
     stages: dict[str, float] = {}
     began = time.perf_counter()
@@ -141,7 +55,7 @@ async def loop_round(
 
 def core_round(settings: Settings, data: Any, lines: list[bytes]) -> float:
     """``screen_message`` alone, caches warmed by a first pass (the core bench's figure)."""
-    loop = new_loop(settings, data)
+    loop = offline_loop(settings, data)
     screener, lookup = loop.screener, loop.registry.lookup
     now = datetime.now(UTC)
     for line in lines:

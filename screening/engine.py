@@ -340,6 +340,23 @@ class Screener:
             encoded = audit = b""
         return decision, encoded, audit, entry.ior_number, ior, entry.filed_at, bond_type
 
+    def batch_run(self, **state: Any) -> Any:
+        """A consumer batch's state for :meth:`screen_run` (``screening_native.BatchRun``;
+        ``state`` are its keyword arguments, less the decoder), or None without the native
+        core: then the loop screens every message with :meth:`screen_message`."""
+        if self._native is None or ENTRY_DECODER is None or NATIVE is None:
+            return None
+        return NATIVE.BatchRun(decoder=ENTRY_DECODER, **state)
+
+    def screen_run(
+        self, run: Any, messages: list[Any], start: int, stop: int, partition: int
+    ) -> int:
+        """Screen consumer messages ``start..stop`` of ``partition`` in the native core, with
+        the loop's per-entry bookkeeping (native/src/run.rs), until one needs the Python
+        loop; returns that one's index (``stop`` when none did)."""
+        done: int = self._native.screen_run(run, messages, start, stop, partition)
+        return done
+
     def screen_encoded(
         self,
         entry: EntryFiling,

@@ -207,6 +207,18 @@ class HoldBook:
         else:
             numbers.add(entry_number)
 
+    def adopt_opened(self, partition: int, opened: list[OpenHold]) -> None:
+        """Holds opened at filing whose changelog records are already in the batch (the
+        native screening run writes them as :meth:`open_at_filing` would)."""
+        self.table.keep(partition, [(hold.entry_number, hold) for hold in opened])
+        by_ior = self.by_ior
+        for hold in opened:
+            numbers = by_ior.get(hold.ior_number)
+            if numbers is None:
+                by_ior[hold.ior_number] = {hold.entry_number}
+            else:
+                numbers.add(hold.entry_number)
+
     def record(
         self,
         emitter: Emitter,

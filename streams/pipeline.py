@@ -42,7 +42,7 @@ from screening.activity import new_activity_counter
 from screening.engine import Screener
 from streams.changelog import ChangelogTable
 from streams.emitter import Emitter
-from streams.holds import HoldBook, ResolutionRefused
+from streams.holds import HoldBook, OpenHold, ResolutionRefused
 from streams.kafka import client_options, producer_options
 from streams.metrics import FilingProfile, PipelineMetrics, filing_labels
 from streams.output import OutputBatch
@@ -447,68 +447,113 @@ class ScreeningLoop:
 
         for event in self._pending_events:
             emitter.audit(event, 0)
+        # The common case runs in the native core a run of messages at a time (screened,
+        # counted, holds opened: native/src/run.rs); the messages it leaves to this loop
+        # (no value, not surely valid, an entry with an open hold) and, without the native
+        # core, every message go through screen_one.
+        run = screener.batch_run(
+            lookup=lookup,
+            screened_at=now,
+            activity=activity,
+            into=sink,
+            topics=screened_topics,
+            hold_topic=holds.table.topic,
+            held=held_entries,
+            digest=registry.digest,
+            hold_class=OpenHold,
+            max_bytes=max_bytes,
+            touched=touched,
+            last_entries=last_entries,
+            profiles=emitter.profiles,
+            arrivals=arrivals,
+        )
+
+        def screen_one(tp: TopicPartition, message: Any) -> None:
+            partition = tp.partition
+            t0 = clock()
+            try:
+                if message.value is None:
+                    raise codec.InputRejected(
+                        "malformed", (FieldError("(message)", "the record has no value"),)
+                    )
+                # Decode, validate, look the IOR up, count the entry, screen it, and
+                # write the decision and its audit event into the batch: one call, in
+                # the native core when it is installed (Screener.screen_message).
+                decision, _, _, ior_number, ior, filed_at, bond_type = screener.screen_message(
+                    message.value,
+                    lookup,
+                    screened_at=now,
+                    activity=activity,
+                    max_bytes=max_bytes,
+                    into=sink,
+                    partition=partition,
+                    topics=screened_topics,
+                )
+            except codec.InputRejected as rejected:
+                emitter.dead_letter(
+                    rejected, tp.topic, partition, message.offset, message.key, message.value
+                )
+                return
+            t1 = clock()
+            touched[ior_number] = partition
+            seen = last_entries.get(ior_number)
+            if seen is None or filed_at > seen:
+                last_entries[ior_number] = filed_at
+            emitter.count_screened(decision)
+            if decision.entry_number in held_entries:  # amended, refiled or replayed
+                holds.record(emitter, partition, decision, ior_number, message.value)
+            elif decision.outcome != "release":
+                holds.open_at_filing(out, partition, decision, ior_number, message.value)
+            emitter.profiles[
+                (
+                    decision.ior_classification,
+                    decision.outcome,
+                    decision.entry_type,
+                    bond_type,
+                    ior is not None and ior.ctpat_tier > 0,
+                    decision.broker_filer_code,
+                    decision.failed_prongs,
+                )
+            ] += 1
+            spent["screen"] += t1 - t0
+            spent["emit"] += clock() - t1
+            arrivals.append(message.timestamp)
+
         consumed = 0
         for tp, messages in records.items():
             partition = tp.partition
             if tp.topic != entries_topic:
                 self._apply_resolutions(emitter, tp, messages)
                 continue
-            consumed += len(messages)
-            for n, message in enumerate(messages, 1):
-                if not n % _YIELD_EVERY:
+            count = len(messages)
+            consumed += count
+            for chunk in range(0, count, _YIELD_EVERY):
+                if chunk:
                     # Let the event loop run: the producer's socket takes the previous
                     # batch's requests and its acknowledgements come in, the consumer's
                     # next fetch arrives, heartbeats go out.
                     await asyncio.sleep(0)
-                t0 = clock()
-                try:
-                    if message.value is None:
-                        raise codec.InputRejected(
-                            "malformed", (FieldError("(message)", "the record has no value"),)
-                        )
-                    # Decode, validate, look the IOR up, count the entry, screen it, and
-                    # write the decision and its audit event into the batch: one call, in
-                    # the native core when it is installed (Screener.screen_message).
-                    decision, _, _, ior_number, ior, filed_at, bond_type = screener.screen_message(
-                        message.value,
-                        lookup,
-                        screened_at=now,
-                        activity=activity,
-                        max_bytes=max_bytes,
-                        into=sink,
-                        partition=partition,
-                        topics=screened_topics,
-                    )
-                except codec.InputRejected as rejected:
-                    emitter.dead_letter(
-                        rejected, tp.topic, partition, message.offset, message.key, message.value
-                    )
-                    continue
-                t1 = clock()
-                touched[ior_number] = partition
-                seen = last_entries.get(ior_number)
-                if seen is None or filed_at > seen:
-                    last_entries[ior_number] = filed_at
-                emitter.count_screened(decision)
-                if decision.entry_number in held_entries:  # amended, refiled or replayed
-                    holds.record(emitter, partition, decision, ior_number, message.value)
-                elif decision.outcome != "release":
-                    holds.open_at_filing(out, partition, decision, ior_number, message.value)
-                emitter.profiles[
-                    (
-                        decision.ior_classification,
-                        decision.outcome,
-                        decision.entry_type,
-                        bond_type,
-                        ior is not None and ior.ctpat_tier > 0,
-                        decision.broker_filer_code,
-                        decision.failed_prongs,
-                    )
-                ] += 1
-                t2 = clock()
-                spent["screen"] += t1 - t0
-                spent["emit"] += t2 - t1
-                arrivals.append(message.timestamp)
+                index, stop = chunk, min(chunk + _YIELD_EVERY, count)
+                while index < stop:
+                    if run is not None:
+                        t0 = clock()
+                        index = screener.screen_run(run, messages, index, stop, partition)
+                        t1 = clock()
+                        opened = run.take_opened()
+                        if opened:
+                            holds.adopt_opened(partition, opened)
+                        spent["screen"] += t1 - t0
+                        spent["emit"] += clock() - t1
+                        if index == stop:
+                            break
+                    screen_one(tp, messages[index])
+                    index += 1
+        if run is not None:
+            screened, outcomes, hits = run.take_counts()
+            if screened:
+                emitter.events["EntryScreened"] += screened
+                emitter.outcomes.update(outcomes)
+                emitter.rule_hits.update(hits)
 
         t_lifecycle = clock()
         for ior_number, partition in touched.items():

@@ -23,6 +23,7 @@ mod decode;
 mod filing;
 mod json;
 mod records;
+mod run;
 
 use crate::filing::Filing;
 
@@ -247,6 +248,18 @@ impl Case<'_, '_> {
     }
 }
 
+/// One entry screened: its reasons, its outcome (an index into the outcomes, release
+/// first), its decision id and both outputs' JSON.
+struct Evaluated<'py> {
+    profile: Arc<Profile>,
+    hits: Vec<(usize, Cow<'static, str>)>,
+    worst: usize,
+    id: String,
+    ior_hash: Bound<'py, PyAny>,
+    entered_value: Bound<'py, PyAny>,
+    encoded: (Vec<u8>, Vec<u8>),
+}
+
 #[pyclass(module = "screening_native")]
 struct NativeScreener {
     screener: Py<PyAny>,
@@ -411,6 +424,39 @@ impl NativeScreener {
         trigger: &Bound<'py, PyString>,
         basis: &str,
     ) -> PyResult<(Bound<'py, PyAny>, (Vec<u8>, Vec<u8>))> {
+        let evaluated = self.evaluate(
+            py,
+            entry,
+            ior_number,
+            filed_at,
+            ior,
+            screened_at,
+            as_of,
+            activity,
+            trigger,
+            basis,
+        )?;
+        let decision =
+            self.decision_object(py, entry, &evaluated, filed_at, screened_at, trigger)?;
+        Ok((decision, evaluated.encoded))
+    }
+
+    /// What the decision says, and both outputs' JSON, without the decision object (the
+    /// batch run needs none for most entries).
+    #[allow(clippy::too_many_arguments)]
+    fn evaluate<'py>(
+        &mut self,
+        py: Python<'py>,
+        entry: &Filing<'_>,
+        ior_number: &Bound<'py, PyString>,
+        filed_at: &Bound<'py, PyAny>,
+        ior: &Bound<'py, PyAny>,
+        screened_at: &Bound<'py, PyAny>,
+        as_of: &Bound<'py, PyAny>,
+        activity: &Bound<'py, PyAny>,
+        trigger: &Bound<'py, PyString>,
+        basis: &str,
+    ) -> PyResult<Evaluated<'py>> {
         let at = if as_of.is_none() {
             filed_at.clone()
         } else {
@@ -428,13 +474,13 @@ impl NativeScreener {
             entry_type,
         )?;
 
-        let mut hits: Vec<(usize, Cow<'_, str>)> = Vec::new();
+        let mut hits: Vec<(usize, Cow<'static, str>)> = Vec::new();
         let mut worst = 0;
         if !profile.ior_facts.is_empty() {
             let in_force = self.ior_rules_in_force[segment];
             for (rule, fact) in &profile.ior_facts {
                 if in_force[*rule] {
-                    hits.push((*rule, Cow::Borrowed(fact.as_str())));
+                    hits.push((*rule, Cow::Owned(fact.clone())));
                     worst = worst.max(self.rules[*rule].severity);
                 }
             }
@@ -459,21 +505,6 @@ impl NativeScreener {
             }
         }
 
-        let mut hit_objects = Vec::with_capacity(hits.len());
-        let mut reason = String::with_capacity(512);
-        for (rule, fact) in &hits {
-            let info = &self.rules[*rule];
-            reason.clear();
-            reason.push_str(fact);
-            reason.push(' ');
-            reason.push_str(&info.cure);
-            hit_objects.push(self.rule_hit.bind(py).call1((
-                info.rule_id.bind(py),
-                info.outcome.bind(py),
-                PyString::new(py, &reason),
-                info.citation.bind(py),
-            ))?);
-        }
         let entry_number_text = entry.entry_number.as_ref();
         let id = decision_id(
             entry_number_text,
@@ -488,8 +519,7 @@ impl NativeScreener {
         } else {
             py.None().into_bound(py)
         };
-        let none = py.None().into_bound(py);
-        let entered_value_obj = entry.entered_value_usd.into_pyobject(py)?.into_any();
+        let entered_value = entry.entered_value_usd.into_pyobject(py)?.into_any();
         let encoded = self.write_outputs(
             entry,
             &profile,
@@ -497,27 +527,65 @@ impl NativeScreener {
             worst,
             &id,
             &ior_hash,
-            &entered_value_obj,
+            &entered_value,
             filed_at,
             screened_at,
             trigger,
         )?;
+        Ok(Evaluated {
+            profile,
+            hits,
+            worst,
+            id,
+            ior_hash,
+            entered_value,
+            encoded,
+        })
+    }
+
+    /// The `ScreeningDecision` of an evaluated entry.
+    fn decision_object<'py>(
+        &self,
+        py: Python<'py>,
+        entry: &Filing<'_>,
+        evaluated: &Evaluated<'py>,
+        filed_at: &Bound<'py, PyAny>,
+        screened_at: &Bound<'py, PyAny>,
+        trigger: &Bound<'py, PyString>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let profile = &evaluated.profile;
+        let mut hit_objects = Vec::with_capacity(evaluated.hits.len());
+        let mut reason = String::with_capacity(512);
+        for (rule, fact) in &evaluated.hits {
+            let info = &self.rules[*rule];
+            reason.clear();
+            reason.push_str(fact);
+            reason.push(' ');
+            reason.push_str(&info.cure);
+            hit_objects.push(self.rule_hit.bind(py).call1((
+                info.rule_id.bind(py),
+                info.outcome.bind(py),
+                PyString::new(py, &reason),
+                info.citation.bind(py),
+            ))?);
+        }
+        let none = py.None().into_bound(py);
         let args = PyTuple::new(
             py,
             [
-                PyString::new(py, &id).into_any(),
-                PyString::new(py, entry_number_text).into_any(),
+                PyString::new(py, &evaluated.id).into_any(),
+                PyString::new(py, entry.entry_number.as_ref()).into_any(),
                 entry.revision.into_pyobject(py)?.into_any(),
-                PyString::new(py, entry_type).into_any(),
+                PyString::new(py, entry.entry_type.as_ref()).into_any(),
                 PyString::new(py, &entry.port_code).into_any(),
                 profile.shown_ior_number_obj.bind(py).clone(),
-                ior_hash,
+                evaluated.ior_hash.clone(),
                 match &entry.broker_filer_code {
                     Some(code) => PyString::new(py, code).into_any(),
                     None => none.clone(),
                 },
-                entered_value_obj,
-                self.outcomes[worst].bind(py).clone(),
+                evaluated.entered_value.clone(),
+                self.outcomes[evaluated.worst].bind(py).clone(),
                 PyTuple::new(py, hit_objects)?.into_any(),
                 self.version.bind(py).clone(),
                 profile.category.bind(py).clone(),
@@ -529,7 +597,7 @@ impl NativeScreener {
                 trigger.clone().into_any(),
             ],
         )?;
-        Ok((self.decision.bind(py).call1(args)?, encoded))
+        self.decision.bind(py).call1(args)
     }
 
     /// The decision's JSON and its audit event's, as `codec.encode(decision)` and
@@ -1518,6 +1586,29 @@ impl NativeScreener {
         )?))
     }
 
+    /// The screening loop's common case for messages `start..stop` of a partition's batch
+    /// (`run.rs`): screened, written into the run's batches, counted, holds opened; stops at
+    /// the first message the Python loop must handle and returns its index (`stop` if none).
+    fn screen_run(
+        &mut self,
+        py: Python<'_>,
+        run: &Bound<'_, run::BatchRun>,
+        messages: &Bound<'_, pyo3::types::PyList>,
+        start: usize,
+        stop: usize,
+        partition: i64,
+    ) -> PyResult<usize> {
+        run::screen_run(
+            self,
+            py,
+            &mut run.borrow_mut(),
+            messages,
+            start,
+            stop,
+            partition,
+        )
+    }
+
     /// `Screener.screen_encoded` (and `Screener.screen`, which keeps the decision only): the
     /// decision of an `EntryFiling` model with its encoding and its audit event's, as
     /// `codec.encode` and `screened_event_bytes` would write them.
@@ -1608,6 +1699,7 @@ fn screening_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<activity::ActivityCounter>()?;
     m.add_class::<records::RecordBatchWriter>()?;
     m.add_class::<records::OutputBatches>()?;
+    m.add_class::<run::BatchRun>()?;
     m.add("RULE_IDS", RULE_IDS.to_vec())?;
     Ok(())
 }

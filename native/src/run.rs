@@ -1,0 +1,337 @@
+//! The screening loop's common case, a run of messages at a time.
+//!
+//! Per entry, the worker's loop (`streams/pipeline.py`) screens the message, counts the
+//! decision for the metrics, notes the IOR's activity and newest filing time, and, for
+//! three entries in four in an e-commerce feed, opens a hold: a record on the holds
+//! changelog and an `OpenHold` in memory. Done in Python, that bookkeeping cost as much as
+//! the screening itself. `BatchRun` is one consumer batch's share of it, kept here;
+//! `NativeScreener.screen_run` screens messages until one needs the Python loop (no value,
+//! too long, a message the decoder is not sure of, an entry that already has an open
+//! hold), and returns its index. The Python loop handles that one with the models and the
+//! hold book, adopts the holds opened so far, and calls again after it.
+//!
+//! Equality with the Python loop is tested, not assumed: `tests/unit/test_batch_run.py`
+//! runs the same batches through the worker's loop with and without the run and compares
+//! every record written, every count and the open holds.
+
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
+use rustc_hash::FxHashSet;
+
+use crate::decode::EntryDecoder;
+use crate::json;
+use crate::records::OutputBatches;
+use crate::{NativeScreener, RULE_IDS};
+
+/// One consumer batch's state for `NativeScreener.screen_run`: where the outputs go, what
+/// the loop counts, and the holds opened that the hold book has not adopted yet.
+#[pyclass(module = "screening_native")]
+pub struct BatchRun {
+    decoder: Py<EntryDecoder>,
+    lookup: Py<PyAny>,
+    screened_at: Py<PyAny>,
+    activity: Py<PyAny>,
+    into: Py<OutputBatches>,
+    /// The release, hold and seizure-review topics, then the audit topic.
+    topics: [String; 4],
+    hold_topic: String,
+    /// Entry numbers with an open hold (a live view of the hold book's keys).
+    held: Py<PyAny>,
+    /// IOR number -> the registry digest a hold records.
+    digest: Py<PyAny>,
+    hold_class: Py<PyAny>,
+    max_bytes: usize,
+    /// IOR number -> partition, for the activity changelog.
+    touched: Py<PyDict>,
+    /// IOR number -> newest filing time seen.
+    last_entries: Py<PyDict>,
+    /// Metrics profile tuple -> count (the emitter's `profiles`).
+    profiles: Py<PyDict>,
+    /// Producer timestamps of the messages screened, for the end-to-end latency.
+    arrivals: Py<PyList>,
+    screened: u64,
+    outcomes: [u64; 3],
+    rule_hits: [u64; 19],
+    opened: Vec<Py<PyAny>>,
+    opened_numbers: FxHashSet<String>,
+}
+
+#[pymethods]
+impl BatchRun {
+    #[new]
+    #[pyo3(signature = (*, decoder, lookup, screened_at, activity, into, topics, hold_topic, held, digest, hold_class, max_bytes, touched, last_entries, profiles, arrivals))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        decoder: Py<EntryDecoder>,
+        lookup: Py<PyAny>,
+        screened_at: Py<PyAny>,
+        activity: Py<PyAny>,
+        into: Py<OutputBatches>,
+        topics: (String, String, String, String),
+        hold_topic: String,
+        held: Py<PyAny>,
+        digest: Py<PyAny>,
+        hold_class: Py<PyAny>,
+        max_bytes: usize,
+        touched: Py<PyDict>,
+        last_entries: Py<PyDict>,
+        profiles: Py<PyDict>,
+        arrivals: Py<PyList>,
+    ) -> Self {
+        BatchRun {
+            decoder,
+            lookup,
+            screened_at,
+            activity,
+            into,
+            topics: [topics.0, topics.1, topics.2, topics.3],
+            hold_topic,
+            held,
+            digest,
+            hold_class,
+            max_bytes,
+            touched,
+            last_entries,
+            profiles,
+            arrivals,
+            screened: 0,
+            outcomes: [0; 3],
+            rule_hits: [0; 19],
+            opened: Vec::new(),
+            opened_numbers: FxHashSet::default(),
+        }
+    }
+
+    /// The holds opened since the last call (`OpenHold`s, in filing order), for the hold
+    /// book to adopt.
+    fn take_opened(&mut self) -> Vec<Py<PyAny>> {
+        self.opened_numbers.clear();
+        std::mem::take(&mut self.opened)
+    }
+
+    /// (entries screened, decisions per outcome, hits per rule id) since the last call;
+    /// zero counts left out.
+    fn take_counts<'py>(
+        &mut self,
+        py: Python<'py>,
+    ) -> PyResult<(u64, Bound<'py, PyDict>, Bound<'py, PyDict>)> {
+        let screener_outcomes = ["release", "hold", "seizure_review"];
+        let outcomes = PyDict::new(py);
+        for (name, count) in screener_outcomes.iter().zip(self.outcomes) {
+            if count > 0 {
+                outcomes.set_item(name, count)?;
+            }
+        }
+        let hits = PyDict::new(py);
+        for (rule_id, count) in RULE_IDS.iter().zip(self.rule_hits) {
+            if count > 0 {
+                hits.set_item(rule_id, count)?;
+            }
+        }
+        let screened = self.screened;
+        self.screened = 0;
+        self.outcomes = [0; 3];
+        self.rule_hits = [0; 19];
+        Ok((screened, outcomes, hits))
+    }
+}
+
+/// `NativeScreener.screen_run`: messages `start..stop` of one partition's batch, until one
+/// needs the Python loop; returns its index (`stop` when none did).
+pub fn screen_run(
+    screener: &mut NativeScreener,
+    py: Python<'_>,
+    run: &mut BatchRun,
+    messages: &Bound<'_, PyList>,
+    start: usize,
+    stop: usize,
+    partition: i64,
+) -> PyResult<usize> {
+    let stop = stop.min(messages.len());
+    let none = py.None().into_bound(py);
+    let filed = intern!(py, "filed");
+    let screened_at = run.screened_at.bind(py).clone();
+    let screened_text = screener.screened_at_text(&screened_at)?;
+    let lookup = run.lookup.bind(py).clone();
+    let activity = run.activity.bind(py).clone();
+    let held = run.held.bind(py).clone();
+    let touched = run.touched.bind(py).clone();
+    let last_entries = run.last_entries.bind(py).clone();
+    let profiles = run.profiles.bind(py).clone();
+    let arrivals = run.arrivals.bind(py).clone();
+    let partition_obj = partition.into_pyobject(py)?;
+    let counter = activity
+        .downcast::<crate::activity::ActivityCounter>()
+        .ok()
+        .cloned();
+    for index in start..stop {
+        let message = messages.get_item(index)?;
+        let value = message.getattr(intern!(py, "value"))?;
+        let Ok(value) = value.downcast_into::<PyBytes>() else {
+            return Ok(index); // no value (or not bytes): the loop sends it to the DLQ
+        };
+        let data = value.as_bytes();
+        if data.len() > run.max_bytes {
+            return Ok(index);
+        }
+        let checked = run.decoder.borrow(py).check(data);
+        let Some((filing, stamp)) = checked else {
+            return Ok(index);
+        };
+        let entry_number = PyString::new(py, &filing.entry_number);
+        if run.opened_numbers.contains(filing.entry_number.as_ref())
+            || held.contains(&entry_number)?
+        {
+            return Ok(index); // amended, refiled or replayed: the hold book decides
+        }
+        let filed_at = run.decoder.borrow_mut(py).datetime(py, &stamp)?.into_any();
+        let ior_number = PyString::new(py, &filing.ior_number);
+        let ior = lookup.call1((&ior_number,))?;
+        match &counter {
+            Some(counter) => counter
+                .borrow_mut()
+                .record_day(&filing.ior_number, stamp.day_number()),
+            None if !activity.is_none() => {
+                activity.call_method1(intern!(py, "record"), (&ior_number, &filed_at))?;
+            }
+            None => {}
+        }
+        let evaluated = screener.evaluate(
+            py,
+            &filing,
+            &ior_number,
+            &filed_at,
+            &ior,
+            &screened_at,
+            &none,
+            &activity,
+            filed,
+            "",
+        )?;
+        let worst = evaluated.worst;
+        let key = filing.entry_number.as_bytes();
+        {
+            let mut batches = run.into.borrow_mut(py);
+            let (decision, audit) = &evaluated.encoded;
+            batches.push(
+                py,
+                &run.topics[worst],
+                partition,
+                Some(key),
+                Some(decision),
+                &[],
+            )?;
+            batches.push(py, &run.topics[3], partition, Some(key), Some(audit), &[])?;
+        }
+
+        // What the loop counts per decision (Emitter.count_screened and its profiles).
+        run.screened += 1;
+        run.outcomes[worst] += 1;
+        for (rule, _) in &evaluated.hits {
+            run.rule_hits[*rule] += 1;
+        }
+        let profile = &evaluated.profile;
+        let outcome = screener.outcomes[worst].bind(py);
+        let bond_type = match &filing.bond {
+            Some(bond) => PyString::new(py, &bond.kind).into_any(),
+            None => none.clone(),
+        };
+        let profile_key = PyTuple::new(
+            py,
+            [
+                profile.category.bind(py).clone(),
+                outcome.clone(),
+                PyString::new(py, &filing.entry_type).into_any(),
+                bond_type,
+                pyo3::types::PyBool::new(py, profile.registered && profile.ctpat_tier > 0)
+                    .to_owned()
+                    .into_any(),
+                match &filing.broker_filer_code {
+                    Some(code) => PyString::new(py, code).into_any(),
+                    None => none.clone(),
+                },
+                profile.failed_prongs.bind(py).clone(),
+            ],
+        )?;
+        let count = match profiles.get_item(&profile_key)? {
+            Some(count) => count.extract::<u64>()? + 1,
+            None => 1,
+        };
+        profiles.set_item(profile_key, count)?;
+        touched.set_item(&ior_number, &partition_obj)?;
+        let newer = match last_entries.get_item(&ior_number)? {
+            Some(seen) => filed_at.gt(seen)?,
+            None => true,
+        };
+        if newer {
+            last_entries.set_item(&ior_number, &filed_at)?;
+        }
+        arrivals.append(message.getattr(intern!(py, "timestamp"))?)?;
+
+        if worst != 0 {
+            // A hold at filing (HoldBook.open_at_filing): its changelog record, written
+            // as OpenHold.to_wire writes it, and the OpenHold for the book.
+            let digest = run.digest.bind(py).call1((&ior_number,))?;
+            let digest_text = digest.downcast::<PyString>()?.to_str()?;
+            let mut record = Vec::with_capacity(data.len() + 384);
+            record.extend_from_slice(b"{\"entry_number\":");
+            json::push_str(&mut record, &filing.entry_number);
+            record.extend_from_slice(b",\"ior_number\":");
+            json::push_str(&mut record, &filing.ior_number);
+            record.extend_from_slice(b",\"entry\":");
+            record.extend_from_slice(data);
+            record.extend_from_slice(b",\"decision_id\":");
+            json::push_str(&mut record, &evaluated.id);
+            record.extend_from_slice(b",\"outcome\":");
+            json::push_str(&mut record, &screener.outcome_texts[worst]);
+            record.extend_from_slice(b",\"rule_ids\":[");
+            for (i, (rule, _)) in evaluated.hits.iter().enumerate() {
+                if i > 0 {
+                    record.push(b',');
+                }
+                record.extend_from_slice(&screener.rules[*rule].rule_id_json);
+            }
+            record.extend_from_slice(b"],\"held_at\":");
+            record.extend_from_slice(&screened_text);
+            record.extend_from_slice(b",\"updated_at\":");
+            record.extend_from_slice(&screened_text);
+            record
+                .extend_from_slice(b",\"escalated\":false,\"resolutions\":[],\"registry_digest\":");
+            json::push_str(&mut record, digest_text);
+            record.push(b'}');
+            run.into.borrow_mut(py).push(
+                py,
+                &run.hold_topic,
+                partition,
+                Some(key),
+                Some(&record),
+                &[],
+            )?;
+            let rule_ids = PyTuple::new(
+                py,
+                evaluated
+                    .hits
+                    .iter()
+                    .map(|(rule, _)| screener.rules[*rule].rule_id.bind(py).clone()),
+            )?;
+            let hold = run.hold_class.bind(py).call1((
+                &entry_number,
+                &ior_number,
+                &value,
+                PyString::new(py, &evaluated.id),
+                outcome,
+                rule_ids,
+                &screened_at,
+                &screened_at,
+                false,
+                PyTuple::empty(py),
+                &digest,
+            ))?;
+            run.opened.push(hold.unbind());
+            run.opened_numbers
+                .insert(filing.entry_number.clone().into_owned());
+        }
+    }
+    Ok(stop)
+}

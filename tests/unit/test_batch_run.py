@@ -1,0 +1,196 @@
+"""The native batch run (``NativeScreener.screen_run``, native/src/run.rs) does the
+screening loop's common case: screen, write the decision and audit event, count, note the
+IOR's activity and newest filing, open the hold. It must leave exactly what the loop's
+per-entry path leaves for the same consumer batches: the same records on every topic
+partition in the same order (decisions, audit events, hold records, activity, dead
+letters), the same open holds, the same counts for the metrics.
+
+The feed mixes what makes the run hand a message back to the loop: amended refilings of
+entries (right after the original, so in the same run, and in later batches), replays,
+messages without a value, malformed and over-long ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from aiokafka import TopicPartition
+from aiokafka.record.default_records import DefaultRecordBatch
+
+import streams.pipeline as pipeline
+from entry_screening.synthetic import FeedSpec, write_dataset
+from screening.engine import Screener
+from screening.native import NATIVE
+from streams.offline import AcknowledgingProducer, Message, offline_loop
+from streams.settings import Settings
+
+pytestmark = pytest.mark.skipif(NATIVE is None, reason="the native core is not installed")
+
+PARTITIONS = 3
+SCREENED_AT = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+
+
+class FixedClock(datetime):
+    """The loop's clock, stopped: both paths must write the same screening times."""
+
+    @classmethod
+    def now(cls, tz: Any = None) -> datetime:  # type: ignore[override]
+        return SCREENED_AT
+
+
+def amended(line: bytes) -> bytes:
+    try:
+        entry = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return line  # a malformed one stays as it is
+    if not isinstance(entry, dict) or not isinstance(entry.get("entered_value_usd"), float):
+        return line
+    entry["revision"] = entry.get("revision", 0) + 1
+    entry["entered_value_usd"] = round(entry["entered_value_usd"] * 0.9, 2)
+    return orjson.dumps(entry)
+
+
+def partition_feeds(lines: list[bytes], max_bytes: int) -> list[list[bytes | None]]:
+    """Each partition's values, with refilings, replays and bad messages mixed in."""
+    rng = random.Random(11)
+    feeds: list[list[bytes | None]] = []
+    for partition in range(PARTITIONS):
+        own = lines[partition::PARTITIONS]
+        feed: list[bytes | None] = []
+        later: list[bytes | None] = []
+        for line in own:
+            feed.append(line)
+            draw = rng.random()
+            if draw < 0.04:
+                feed.append(amended(line))  # in the same run as the original
+            elif draw < 0.08:
+                later.append(amended(line))  # a batch or more later
+            elif draw < 0.10:
+                later.append(line)  # replayed as it was
+        feed[len(feed) // 3 : len(feed) // 3] = [None, line.rstrip() + b" " * max_bytes]
+        feeds.append(feed + later)
+    return feeds
+
+
+def batches(settings: Settings, feeds: list[list[bytes | None]]) -> list[dict[TopicPartition, Any]]:
+    share = settings.batch_size // PARTITIONS
+    topic = settings.topics.entries_filed
+    out = []
+    for start in range(0, max(len(f) for f in feeds), share):
+        batch = {
+            TopicPartition(topic, p): [
+                Message(start + n, None, value, 1_700_000_000_000 + start + n)
+                for n, value in enumerate(feed[start : start + share])
+            ]
+            for p, feed in enumerate(feeds)
+            if feed[start : start + share]
+        }
+        out.append(batch)
+    return out
+
+
+def records(sent: list[tuple[str, int, bytes]]) -> dict[tuple[str, int], list[Any]]:
+    by_partition: dict[tuple[str, int], list[Any]] = {}
+    for topic, partition, built in sent:
+        for record in DefaultRecordBatch(built):
+            by_partition.setdefault((topic, partition), []).append(
+                (record.key, record.value, list(record.headers))
+            )
+    return by_partition
+
+
+def run_loop(
+    settings: Settings, data: Any, feed: list[dict[TopicPartition, Any]]
+) -> dict[str, Any]:
+    producer = AcknowledgingProducer(keep=True)
+    loop = offline_loop(settings, data, producer)
+    reports: list[tuple[Any, ...]] = []
+    report = loop._report
+
+    def keep_report(records: Any, emitter: Any, spent: Any, arrivals: Any, *rest: Any) -> None:
+        reports.append(
+            (
+                dict(emitter.outcomes),
+                dict(emitter.rule_hits),
+                dict(emitter.events),
+                dict(emitter.dead),
+                Counter(emitter.profiles),
+                list(arrivals),
+            )
+        )
+        report(records, emitter, spent, arrivals, *rest)
+
+    loop._report = keep_report  # type: ignore[method-assign]
+
+    async def go() -> None:
+        for batch in feed:
+            pending = await loop.process(None, batch)  # type: ignore[arg-type]
+            await pending.acks
+            pending.report()
+
+    asyncio.run(go())
+    holds = loop.holds
+    return {
+        "records": records(producer.sent),
+        "holds": {p: dict(values) for p, values in holds.table.partitions.items()},
+        "by_ior": holds.by_ior,
+        "last_entries": loop._last_entries,
+        "reports": reports,
+    }
+
+
+@pytest.fixture(scope="module")
+def feed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Any, list[Any]]:
+    settings = Settings(partitions=PARTITIONS, batch_size=600, max_message_bytes=4_096)
+    data = write_dataset(
+        FeedSpec(iors=150, entries=3_000, malformed=40, seed=23),
+        Path(tmp_path_factory.mktemp("batch-run")),
+    )
+    lines = data.entries.read_bytes().splitlines()
+    return settings, data, batches(settings, partition_feeds(lines, settings.max_message_bytes))
+
+
+def test_the_native_run_leaves_what_the_per_entry_loop_leaves(
+    feed: tuple[Settings, Any, list[Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings, data, consumer_batches = feed
+    monkeypatch.setattr(pipeline, "datetime", FixedClock)
+
+    handed_back = 0
+    screen_run = Screener.screen_run
+
+    def counting_run(self: Screener, run: Any, messages: Any, start: int, *rest: Any) -> int:
+        nonlocal handed_back
+        index: int = screen_run(self, run, messages, start, *rest)
+        handed_back += index < rest[0]
+        return index
+
+    monkeypatch.setattr(Screener, "screen_run", counting_run)
+    native = run_loop(settings, data, consumer_batches)
+    monkeypatch.undo()
+    monkeypatch.setattr(pipeline, "datetime", FixedClock)
+    monkeypatch.setattr(Screener, "batch_run", lambda self, **state: None)
+    per_entry = run_loop(settings, data, consumer_batches)
+
+    # The feed exercised both paths: most messages in the run, the odd ones handed back.
+    messages = sum(len(m) for batch in consumer_batches for m in batch.values())
+    assert 100 < handed_back < messages // 5
+    holds_topic = settings.topics.holds_state
+    assert sum(len(v) for v in native["holds"].values()) > 500
+    assert any(topic == holds_topic for topic, _ in native["records"])
+    assert sum(sum(r[3].values()) for r in native["reports"]) >= 40  # dead letters
+
+    assert native["records"].keys() == per_entry["records"].keys()
+    for topic_partition, written in per_entry["records"].items():
+        assert native["records"][topic_partition] == written, topic_partition
+    assert native["holds"] == per_entry["holds"]
+    assert native["by_ior"] == per_entry["by_ior"]
+    assert native["last_entries"] == per_entry["last_entries"]
+    assert native["reports"] == per_entry["reports"]
