@@ -621,7 +621,7 @@ impl NativeScreener {
         let ior_hash_text: Option<String> = ior_hash.extract()?;
         let broker_text = entry.broker_filer_code.as_deref();
         let trigger_text = trigger.to_str()?;
-        let mut out = Vec::with_capacity(1024);
+        let mut out = Vec::with_capacity(2048);
         out.extend_from_slice(b"{\"decision_id\":\"");
         out.extend_from_slice(id.as_bytes());
         out.extend_from_slice(b"\",\"entry_number\":");
