@@ -14,7 +14,7 @@
 //! and every text is formatted the way the f-strings in `rules.py` format it.
 
 use std::borrow::Cow;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::sync::Arc;
 
@@ -274,6 +274,12 @@ struct NativeScreener {
     watchlist: Option<Py<PyAny>>,
     // name -> country ("" for none) -> matches; looked up without allocating.
     watchlist_memo: FxHashMap<String, FxHashMap<String, Py<PyTuple>>>,
+    // The index's entries by normal form, and what the normal forms drop and replace
+    // (screening/watchlist.py): a name with neither form listed matches nothing, known
+    // without a Python call.
+    watchlist_keys: Option<Py<PyDict>>,
+    legal_form_words: HashSet<String>,
+    romanisations: FxHashMap<String, String>,
     watchlist_memo_size: usize,
     describe_match: Py<PyAny>,
     rule_hit: Py<PyAny>,
@@ -894,17 +900,34 @@ impl NativeScreener {
         {
             return Ok(found.bind(py).clone());
         }
-        let found = index
-            .call_method1(
-                intern!(py, "match"),
-                (
-                    name,
-                    country,
-                    self.params.watchlist_lists.bind(py),
-                    self.params.watchlist_same_country.bind(py),
-                ),
-            )?
-            .downcast_into::<PyTuple>()?;
+        let unlisted = match (&self.watchlist_keys, self.name_keys(name)) {
+            (Some(by_key), Some((sorted, compact))) => {
+                let by_key = by_key.bind(py);
+                let listed = |key: &str| -> PyResult<bool> {
+                    Ok(match by_key.get_item(key)? {
+                        Some(candidates) => candidates.is_truthy()?,
+                        None => false,
+                    })
+                };
+                !listed(&sorted)? && !listed(&compact)?
+            }
+            _ => false,
+        };
+        let found = if unlisted {
+            PyTuple::empty(py)
+        } else {
+            index
+                .call_method1(
+                    intern!(py, "match"),
+                    (
+                        name,
+                        country,
+                        self.params.watchlist_lists.bind(py),
+                        self.params.watchlist_same_country.bind(py),
+                    ),
+                )?
+                .downcast_into::<PyTuple>()?
+        };
         if self.watchlist_memo_size >= WATCHLIST_MEMO_LIMIT {
             self.watchlist_memo.clear();
             self.watchlist_memo_size = 0;
@@ -915,6 +938,26 @@ impl NativeScreener {
             .insert(country_text.to_owned(), found.clone().unbind());
         self.watchlist_memo_size += 1;
         Ok(found)
+    }
+
+    /// The two normal forms `screening.watchlist` indexes names under (words sorted; words
+    /// run together), for an ASCII name; None for any other (the Python index decides).
+    fn name_keys(&self, name: &str) -> Option<(String, String)> {
+        if !name.is_ascii() {
+            return None;
+        }
+        let upper = name.to_ascii_uppercase().replace('&', " AND ");
+        let mut words: Vec<&str> = Vec::new();
+        for word in upper.split(|c: char| !c.is_ascii_alphanumeric()) {
+            if word.is_empty() || self.legal_form_words.contains(word) {
+                continue;
+            }
+            words.push(self.romanisations.get(word).map_or(word, String::as_str));
+        }
+        let compact = format!("#{}", words.concat());
+        words.sort_unstable();
+        words.dedup();
+        Some((words.join(" "), compact))
     }
 
     fn check(&mut self, rule: usize, case: &Case<'_, '_>) -> PyResult<Option<String>> {
@@ -1437,6 +1480,19 @@ impl NativeScreener {
         } else {
             None
         };
+        let watchlist_keys = match &watchlist {
+            Some(index) => Some(
+                index
+                    .bind(py)
+                    .getattr("_by_key")?
+                    .downcast_into::<PyDict>()?
+                    .unbind(),
+            ),
+            None => None,
+        };
+        let names = py.import("screening.watchlist")?;
+        let legal_form_words = str_set(&names.getattr("LEGAL_FORM_WORDS")?)?;
+        let romanisations: HashMap<String, String> = names.getattr("ROMANISATIONS")?.extract()?;
         let decision_module = py.import("schemas.decision")?;
         let outcomes = decision_module.getattr("OUTCOMES")?;
         let hash_iors = !screener.getattr("_ior_hash_key")?.is_none();
@@ -1457,6 +1513,9 @@ impl NativeScreener {
             watchlist,
             watchlist_memo: FxHashMap::default(),
             watchlist_memo_size: 0,
+            watchlist_keys,
+            legal_form_words,
+            romanisations: romanisations.into_iter().collect(),
             describe_match: py
                 .import("screening.rules")?
                 .getattr("describe_match")?
@@ -1660,6 +1719,12 @@ impl NativeScreener {
     }
 
     /// The rule ids this module implements, in catalogue order.
+    /// The normal forms of a name as the native core computes them (tests compare them with
+    /// `screening.watchlist.normalize_name` and `compact_name`).
+    fn watchlist_name_keys(&self, name: &str) -> Option<(String, String)> {
+        self.name_keys(name)
+    }
+
     #[staticmethod]
     fn rule_ids() -> Vec<&'static str> {
         RULE_IDS.to_vec()

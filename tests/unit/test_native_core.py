@@ -35,7 +35,7 @@ from screening.activity import ActivityCounter, new_activity_counter
 from screening.engine import ReferenceData, Screener, decision_id, screened_event_bytes
 from screening.rulepack import RulePack, read_rule_pack_data, with_overrides
 from screening.rules import exam_selected
-from screening.watchlist import WatchlistIndex
+from screening.watchlist import WatchlistIndex, compact_name, normalize_name
 from tests import strategies as s
 from tests.factories import (
     FILED_AT,
@@ -532,3 +532,69 @@ def test_the_hot_path_counts_into_the_compiled_counter(baseline_pack: RulePack) 
     ior = entry_data()["ior_number"]
     assert compiled.buckets(ior) == python.buckets(ior)
     assert compiled.buckets(ior)  # something was counted
+
+
+_NAME_WORDS = st.sampled_from(
+    [
+        "Tarim", "basin", "COTTON", "Co.", "Ltd", "GmbH", "s.a.r.l.", "&", "and", "Sinkiang",
+        "Peking", "canton", "(Shanshan)", "No.3", "Xin-Jiang", "", "  ", "A", "the", "42",
+        "Karamay", "Deep sand", "aluminium", "o'Brien", "#", "Shen zhen", "Pvt.",
+    ]
+)  # fmt: skip
+
+
+@settings(max_examples=2_000)
+@given(
+    name=st.one_of(
+        st.lists(_NAME_WORDS, max_size=8).map(" ".join),
+        st.text(alphabet=st.characters(max_codepoint=127), max_size=30),
+    )
+)
+@example(name="Co. Ltd.")
+@example(name="")
+def test_watchlist_name_forms_are_pythons(baseline_pack: RulePack, name: str) -> None:
+    """The normal forms the native core looks a name up under (it skips the Python index
+    for a name under neither) are screening.watchlist's."""
+    compiled = Screener(baseline_pack, _REFERENCE)
+    keys = compiled._native.watchlist_name_keys(name)
+    assert keys == (normalize_name(name), compact_name(name))
+
+
+def test_a_name_that_is_not_ascii_is_left_to_the_python_index(baseline_pack: RulePack) -> None:
+    compiled = Screener(baseline_pack, _REFERENCE)
+    assert compiled._native.watchlist_name_keys("Société Générale") is None
+
+
+def test_listed_names_written_every_which_way_match_in_both_cores(
+    baseline_pack: RulePack,
+) -> None:
+    """Manufacturers and shippers named as listed, in other words and spellings, and not
+    listed at all: the native core's shortcut for unlisted names changes no decision."""
+    listed = [WatchlistRecord.model_validate(w) for w in watchlist()]
+    reference = ReferenceData({}, WatchlistIndex(listed))
+    both = _pair(baseline_pack, reference)
+    rng = random.Random(5)
+    matched = 0
+    for record in listed:
+        for name in (*record.aliases, record.name):
+            words = name.replace(",", " ").split()
+            variants = [
+                name,
+                name.upper(),
+                " ".join(reversed(words)),
+                "".join(words),
+                f"{name} (Shanshan) Pvt",
+                name.replace("Xinjiang", "Sinkiang"),
+                f"{words[0]} Trading",  # not listed
+                " ".join(words[:-1]),
+            ]
+            for variant in filter(None, variants):
+                country = rng.choice([record.country, None, "VN"])
+                entry = make_entry(
+                    lines=[make_line(manufacturer_name=variant, country_of_origin=country or "CN")],
+                    shipper_name=variant,
+                    shipper_country=country,
+                )
+                decision = both.screen(entry, make_ior(), screened_at=FILED_AT)
+                matched += "WATCHLIST-MATCH" in decision.rule_ids
+    assert matched > 40
