@@ -76,16 +76,10 @@ class ChangelogTable(Generic[V]):
         self._where[key] = partition
         out.add(self.topic, partition, key.encode(), self._encode(value))
 
-    def keep(self, partition: int, entries: list[tuple[str, V]]) -> None:
-        """Hold values whose changelog records the caller already wrote into the batch
-        (the native screening run writes a hold's record while it screens the entry)."""
-        values = self.partitions.get(partition)
-        if values is None:
-            values = self.partitions[partition] = {}
-        where = self._where
-        for key, value in entries:
-            values[key] = value
-            where[key] = partition
+    def containers(self) -> tuple[dict[int, dict[str, V]], dict[str, int]]:
+        """The values by partition and each key's partition, for a writer that adds values
+        whose changelog records it writes itself (the native screening run)."""
+        return self.partitions, self._where
 
     def delete(self, out: OutputBatch, key: str) -> V | None:
         partition = self._where.pop(key, None)

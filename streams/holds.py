@@ -207,17 +207,15 @@ class HoldBook:
         else:
             numbers.add(entry_number)
 
-    def adopt_opened(self, partition: int, opened: list[OpenHold]) -> None:
-        """Holds opened at filing whose changelog records are already in the batch (the
-        native screening run writes them as :meth:`open_at_filing` would)."""
-        self.table.keep(partition, [(hold.entry_number, hold) for hold in opened])
-        by_ior = self.by_ior
-        for hold in opened:
-            numbers = by_ior.get(hold.ior_number)
-            if numbers is None:
-                by_ior[hold.ior_number] = {hold.entry_number}
-            else:
-                numbers.add(hold.entry_number)
+    def containers(
+        self,
+    ) -> tuple[dict[int, dict[str, OpenHold]], dict[str, int], dict[str, set[str]]]:
+        """Where an open hold is kept: partition -> entry number -> hold, entry number ->
+        partition, IOR number -> its held entries. The native screening run opens holds
+        at filing straight into them (and writes their changelog records), as
+        :meth:`open_at_filing` does."""
+        partitions, where = self.table.containers()
+        return partitions, where, self.by_ior
 
     def record(
         self,

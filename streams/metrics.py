@@ -25,8 +25,11 @@ from schemas.reference import BrokerRecord
 # a lagging one in seconds.
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 _STAGE_BUCKETS = (0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5)
-# screen: decode, validate, registry lookup, rules, and the decision and its audit event
-# written into the batch (one call into the screening core); emit: hold state, metric counts.
+# screen: decode, validate, registry lookup, rules, the decision and its audit event written
+# into the batch, the metric counts and the holds opened at filing (the native core's run
+# of messages); emit: what the loop does per entry after screening where the run leaves a
+# message to it (an entry with an open hold, a message the decoder is unsure of) and, on
+# the Python core, for every entry: hold state, metric counts.
 STAGES = ("screen", "emit", "lifecycle", "produce", "commit")
 
 _ENTRY_CATEGORIES = {

@@ -8,7 +8,8 @@
 //! `NativeScreener.screen_run` screens messages until one needs the Python loop (no value,
 //! too long, a message the decoder is not sure of, an entry that already has an open
 //! hold), and returns its index. The Python loop handles that one with the models and the
-//! hold book, adopts the holds opened so far, and calls again after it.
+//! hold book, and calls again after it. A hold opened here goes straight into the hold
+//! book's containers (`HoldBook.containers`), as `HoldBook.open_at_filing` puts it there.
 //!
 //! Equality with the Python loop is tested, not assumed: `tests/unit/test_batch_run.py`
 //! runs the same batches through the worker's loop with and without the run and compares
@@ -16,8 +17,7 @@
 
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
-use rustc_hash::FxHashSet;
+use pyo3::types::{PyBytes, PyDict, PyList, PySet, PyString, PyTuple};
 
 use crate::decode::EntryDecoder;
 use crate::json;
@@ -25,7 +25,7 @@ use crate::records::OutputBatches;
 use crate::{NativeScreener, RULE_IDS};
 
 /// One consumer batch's state for `NativeScreener.screen_run`: where the outputs go, what
-/// the loop counts, and the holds opened that the hold book has not adopted yet.
+/// the loop counts, and the hold book's containers.
 #[pyclass(module = "screening_native")]
 pub struct BatchRun {
     decoder: Py<EntryDecoder>,
@@ -36,8 +36,11 @@ pub struct BatchRun {
     /// The release, hold and seizure-review topics, then the audit topic.
     topics: [String; 4],
     hold_topic: String,
-    /// Entry numbers with an open hold (a live view of the hold book's keys).
-    held: Py<PyAny>,
+    /// The hold book: partition -> entry number -> `OpenHold`; entry number -> partition
+    /// (whose keys are the entries with an open hold); IOR number -> its held entries.
+    hold_partitions: Py<PyDict>,
+    held: Py<PyDict>,
+    held_by_ior: Py<PyDict>,
     /// IOR number -> the registry digest a hold records.
     digest: Py<PyAny>,
     hold_class: Py<PyAny>,
@@ -53,14 +56,12 @@ pub struct BatchRun {
     screened: u64,
     outcomes: [u64; 3],
     rule_hits: [u64; 19],
-    opened: Vec<Py<PyAny>>,
-    opened_numbers: FxHashSet<String>,
 }
 
 #[pymethods]
 impl BatchRun {
     #[new]
-    #[pyo3(signature = (*, decoder, lookup, screened_at, activity, into, topics, hold_topic, held, digest, hold_class, max_bytes, touched, last_entries, profiles, arrivals))]
+    #[pyo3(signature = (*, decoder, lookup, screened_at, activity, into, topics, hold_topic, holds, digest, hold_class, max_bytes, touched, last_entries, profiles, arrivals))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         decoder: Py<EntryDecoder>,
@@ -70,7 +71,7 @@ impl BatchRun {
         into: Py<OutputBatches>,
         topics: (String, String, String, String),
         hold_topic: String,
-        held: Py<PyAny>,
+        holds: (Py<PyDict>, Py<PyDict>, Py<PyDict>),
         digest: Py<PyAny>,
         hold_class: Py<PyAny>,
         max_bytes: usize,
@@ -87,7 +88,9 @@ impl BatchRun {
             into,
             topics: [topics.0, topics.1, topics.2, topics.3],
             hold_topic,
-            held,
+            hold_partitions: holds.0,
+            held: holds.1,
+            held_by_ior: holds.2,
             digest,
             hold_class,
             max_bytes,
@@ -98,16 +101,7 @@ impl BatchRun {
             screened: 0,
             outcomes: [0; 3],
             rule_hits: [0; 19],
-            opened: Vec::new(),
-            opened_numbers: FxHashSet::default(),
         }
-    }
-
-    /// The holds opened since the last call (`OpenHold`s, in filing order), for the hold
-    /// book to adopt.
-    fn take_opened(&mut self) -> Vec<Py<PyAny>> {
-        self.opened_numbers.clear();
-        std::mem::take(&mut self.opened)
     }
 
     /// (entries screened, decisions per outcome, hits per rule id) since the last call;
@@ -156,6 +150,8 @@ pub fn screen_run(
     let lookup = run.lookup.bind(py).clone();
     let activity = run.activity.bind(py).clone();
     let held = run.held.bind(py).clone();
+    let held_by_ior = run.held_by_ior.bind(py).clone();
+    let mut partition_holds: Option<Bound<'_, PyDict>> = None;
     let touched = run.touched.bind(py).clone();
     let last_entries = run.last_entries.bind(py).clone();
     let profiles = run.profiles.bind(py).clone();
@@ -180,9 +176,7 @@ pub fn screen_run(
             return Ok(index);
         };
         let entry_number = PyString::new(py, &filing.entry_number);
-        if run.opened_numbers.contains(filing.entry_number.as_ref())
-            || held.contains(&entry_number)?
-        {
+        if held.contains(&entry_number)? {
             return Ok(index); // amended, refiled or replayed: the hold book decides
         }
         let filed_at = run.decoder.borrow_mut(py).datetime(py, &stamp)?.into_any();
@@ -328,9 +322,28 @@ pub fn screen_run(
                 PyTuple::empty(py),
                 &digest,
             ))?;
-            run.opened.push(hold.unbind());
-            run.opened_numbers
-                .insert(filing.entry_number.clone().into_owned());
+            let values = match &partition_holds {
+                Some(values) => values.clone(),
+                None => {
+                    let partitions = run.hold_partitions.bind(py);
+                    let values = match partitions.get_item(&partition_obj)? {
+                        Some(values) => values.downcast_into::<PyDict>()?,
+                        None => {
+                            let values = PyDict::new(py);
+                            partitions.set_item(&partition_obj, &values)?;
+                            values
+                        }
+                    };
+                    partition_holds = Some(values.clone());
+                    values
+                }
+            };
+            values.set_item(&entry_number, hold)?;
+            held.set_item(&entry_number, &partition_obj)?;
+            match held_by_ior.get_item(&ior_number)? {
+                Some(numbers) => numbers.downcast::<PySet>()?.add(&entry_number)?,
+                None => held_by_ior.set_item(&ior_number, PySet::new(py, [&entry_number])?)?,
+            }
         }
     }
     Ok(stop)
