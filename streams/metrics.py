@@ -107,12 +107,17 @@ class BulkHistogram(Collector):
         registry.register(self)
 
     def observe_many(self, values: Iterable[float]) -> None:
+        self.observe_counted((value, 1) for value in values)
+
+    def observe_counted(self, counted: Iterable[tuple[float, int]]) -> None:
+        """Observe each value as many times as its count (a batch's entries arrive many to
+        a millisecond: their latencies are counted first, then bucketed once each)."""
         bounds = self._bounds
         counts = [0] * len(self._counts)
         total = 0.0
-        for value in values:
-            counts[bisect.bisect_left(bounds, value)] += 1
-            total += value
+        for value, times in counted:
+            counts[bisect.bisect_left(bounds, value)] += times
+            total += value * times
         with self._lock:
             for index, count in enumerate(counts):
                 self._counts[index] += count

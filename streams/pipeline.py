@@ -621,8 +621,9 @@ class ScreeningLoop:
         """Metrics and the batch's log line, once the batch is acknowledged."""
         metrics = self.metrics
         now_ms = time.time() * 1000
-        metrics.end_to_end_latency.observe_many(
-            max(now_ms - arrived_ms, 0) / 1000 for arrived_ms in arrivals
+        metrics.end_to_end_latency.observe_counted(
+            (max(now_ms - arrived_ms, 0) / 1000, times)
+            for arrived_ms, times in Counter(arrivals).items()
         )
         metrics.entries_consumed.inc(consumed)
         for outcome, count in emitter.outcomes.items():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from hypothesis import given, settings
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
 
@@ -30,3 +32,6 @@ def test_the_bulk_histogram_exposes_what_a_histogram_would() -> None:
         line for line in generate_latest(plain).split(b"\n") if b"_created" not in line
     )
     assert generate_latest(bulk) == expected
+    counted = CollectorRegistry()
+    BulkHistogram("latency_seconds", "d", buckets, counted).observe_counted(Counter(values).items())
+    assert generate_latest(counted) == expected
