@@ -53,6 +53,7 @@ def entry_category(entry_type: str) -> str:
 FilingProfile = tuple[str, str, str, str | None, bool, str | None, tuple[str, ...]]
 # (classification, outcome, entry category, bond type, CTPAT path)
 FilingLabels = tuple[str, str, str, str, str]
+_KNOWN_PROFILES_LIMIT = 100_000
 
 
 def ctpat_path(ior_member: bool, filer: str | None, brokers: Mapping[str, BrokerRecord]) -> str:
@@ -66,21 +67,33 @@ def ctpat_path(ior_member: bool, filer: str | None, brokers: Mapping[str, Broker
 
 
 def filing_labels(
-    profiles: Mapping[FilingProfile, int], brokers: Mapping[str, BrokerRecord]
+    profiles: Mapping[FilingProfile, int],
+    brokers: Mapping[str, BrokerRecord],
+    known: dict[FilingProfile, FilingLabels] | None = None,
 ) -> tuple[dict[FilingLabels, int], dict[str, int]]:
-    """Counts by label tuple, and failed prongs counted over foreign IORs' decisions."""
+    """Counts by label tuple, and failed prongs counted over foreign IORs' decisions.
+
+    ``known``: the labels of profiles seen before under the same ``brokers`` (a batch has
+    a thousand distinct profiles, mostly the previous batch's); filled in as it goes."""
     by_label: dict[FilingLabels, int] = {}
     prongs: dict[str, int] = {}
+    if known is None:
+        known = {}
+    elif len(known) >= _KNOWN_PROFILES_LIMIT:
+        known.clear()
     for profile, count in profiles.items():
-        classification, outcome, entry_type, bond, ior_member, filer, failed = profile
-        labels = (
-            classification,
-            outcome,
-            entry_category(entry_type),
-            BOND_TYPES[bond] if bond is not None else "none",
-            ctpat_path(ior_member, filer, brokers),
-        )
+        labels = known.get(profile)
+        if labels is None:
+            classification, outcome, entry_type, bond, ior_member, filer, _ = profile
+            labels = known[profile] = (
+                classification,
+                outcome,
+                entry_category(entry_type),
+                BOND_TYPES[bond] if bond is not None else "none",
+                ctpat_path(ior_member, filer, brokers),
+            )
         by_label[labels] = by_label.get(labels, 0) + count
+        classification, failed = profile[0], profile[6]
         if classification == "foreign":
             for prong in failed:
                 prongs[prong] = prongs.get(prong, 0) + count

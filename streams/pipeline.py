@@ -44,7 +44,7 @@ from streams.changelog import ChangelogTable
 from streams.emitter import Emitter
 from streams.holds import HoldBook, OpenHold, ResolutionRefused
 from streams.kafka import client_options, producer_options
-from streams.metrics import FilingProfile, PipelineMetrics, filing_labels
+from streams.metrics import FilingLabels, FilingProfile, PipelineMetrics, filing_labels
 from streams.output import OutputBatch
 from streams.replay import reader
 from streams.settings import Settings
@@ -135,6 +135,10 @@ class ScreeningLoop:
         self._pending_events: list[AuditEvent] = [self._pack_event()]
         self._changed_iors: set[str] = set()
         self._last_entries: dict[str, datetime] = {}
+        # The metrics labels of filing profiles seen, for the brokers they were worked out
+        # with (streams.metrics.filing_labels).
+        self._labelled_for: object = None
+        self._known_profiles: dict[FilingProfile, FilingLabels] = {}
         self._next_pack_poll = 0.0
         self._next_deadline_check = 0.0
         self._next_last_entry_flush = time.monotonic() + settings.last_entry_flush_seconds
@@ -661,7 +665,10 @@ class ScreeningLoop:
     def _report_profiles(self, profiles: Counter[FilingProfile]) -> None:
         """The foreign-IOR view's metrics from a batch's decisions at filing."""
         metrics = self.metrics
-        by_label, prongs = filing_labels(profiles, self.screener.reference.brokers)
+        brokers = self.screener.reference.brokers
+        if brokers is not self._labelled_for:  # new reference data: labels anew
+            self._labelled_for, self._known_profiles = brokers, {}
+        by_label, prongs = filing_labels(profiles, brokers, self._known_profiles)
         for (classification, outcome, category, bond, ctpat), count in by_label.items():
             metrics.decisions_by_classification.labels(classification, outcome).inc(count)
             metrics.decisions_by_entry_category.labels(classification, category).inc(count)

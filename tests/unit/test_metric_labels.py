@@ -45,3 +45,28 @@ def test_equal_labels_from_different_profiles_add_up() -> None:
     }
     by_label, _ = filing_labels(profiles, BROKERS)
     assert by_label == {("foreign", "hold", "formal", "continuous", "non_member_broker"): 7}
+
+
+def test_labels_worked_out_before_are_reused_and_count_the_same() -> None:
+    first: dict[FilingProfile, int] = {
+        ("foreign", "hold", "01", "8", False, "B01", BOTH): 2,
+        ("us", "release", "11", None, False, "B02", ()): 1,
+    }
+    second: dict[FilingProfile, int] = {
+        ("foreign", "hold", "01", "8", False, "B01", BOTH): 3,
+        ("foreign", "release", "62", "9", False, "B02", (PRONG_LOCATED,)): 4,
+    }
+    known: dict = {}
+    assert filing_labels(first, BROKERS, known) == filing_labels(first, BROKERS)
+    assert len(known) == 2
+    # A profile seen in the first batch is labelled from memory in the second; the
+    # counts and prongs are the second batch's own.
+    known[("foreign", "hold", "01", "8", False, "B01", BOTH)] = (
+        "foreign", "hold", "formal", "continuous", "remembered"
+    )  # fmt: skip
+    by_label, prongs = filing_labels(second, BROKERS, known)
+    assert by_label == {
+        ("foreign", "hold", "formal", "continuous", "remembered"): 3,
+        ("foreign", "release", "in_bond", "single_transaction", "broker_member"): 4,
+    }
+    assert prongs == {PRONG_LOCATED: 3 + 4, PRONG_CONTROLLING_OWNER: 3}
