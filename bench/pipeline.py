@@ -21,7 +21,7 @@ entries are fed at half the pipeline's median rate to measure end-to-end latency
 decision read back). Printed before the last line: latency p50/p99, the worker's peak RSS,
 time per stage; the last line is ``pipeline_eps=N ceiling_eps=N ratio=R`` (medians).
 
-    python bench/pipeline.py [--entries 100000] [--rounds 3] [--bootstrap HOST:PORT]
+    python bench/pipeline.py [--entries N] [--rounds N] [--bootstrap HOST:PORT] [--batch-size N]
 """
 
 from __future__ import annotations
@@ -59,9 +59,12 @@ from streams.settings import Settings, TopicNames
 PARTITIONS = 6
 
 
-def settings_for(bootstrap: str, embedded: bool, workdir: Path) -> Settings:
+def settings_for(
+    bootstrap: str, embedded: bool, workdir: Path, batch_size: int | None = None
+) -> Settings:
     prefix = f"b{uuid.uuid4().hex[:8]}."
     return Settings(
+        batch_size=batch_size or Settings().batch_size,
         kafka_bootstrap=bootstrap,
         topics=TopicNames().with_prefix(prefix),
         consumer_group=f"{prefix}screening",
@@ -423,12 +426,12 @@ async def bench(args: argparse.Namespace, workdir: Path) -> None:
         print(
             f"broker={'embedded' if broker else bootstrap} entries={len(lines)} "
             f"mean_bytes={statistics.mean(sizes):.0f} partitions={PARTITIONS} "
-            f"batch_size={Settings().batch_size}",
+            f"batch_size={args.batch_size or Settings().batch_size}",
             flush=True,
         )
         ceilings, pipelines, singles, floors, stage_runs, rss = [], [], [], [], [], []
         for round_number in range(1, args.rounds + 1):
-            s = settings_for(bootstrap, broker is not None, workdir)
+            s = settings_for(bootstrap, broker is not None, workdir, args.batch_size)
             await create_topics(s)
             await preload(s, s.topics.entries_filed, lines)
             ceilings.append(
@@ -437,13 +440,13 @@ async def bench(args: argparse.Namespace, workdir: Path) -> None:
                 )
             )
             await drop_topics(s)
-            s = settings_for(bootstrap, broker is not None, workdir)
+            s = settings_for(bootstrap, broker is not None, workdir, args.batch_size)
             eps, stages, peak = await pipeline_run(s, data, lines, workdir)
             await drop_topics(s)
             pipelines.append(eps)
             stage_runs.append(stages)
             rss.append(peak)
-            s = settings_for(bootstrap, broker is not None, workdir)
+            s = settings_for(bootstrap, broker is not None, workdir, args.batch_size)
             await create_topics(s)
             await preload(s, s.topics.entries_filed, lines)
             singles.append(
@@ -452,7 +455,7 @@ async def bench(args: argparse.Namespace, workdir: Path) -> None:
                 )
             )
             await drop_topics(s)
-            s = settings_for(bootstrap, broker is not None, workdir)
+            s = settings_for(bootstrap, broker is not None, workdir, args.batch_size)
             await create_topics(s)
             await preload(s, s.topics.entries_filed, lines)
             outputs = pipeline_outputs(s, data, lines)  # a second or two, before timing
@@ -475,7 +478,7 @@ async def bench(args: argparse.Namespace, workdir: Path) -> None:
             )
         pipeline_eps = statistics.median(pipelines)
         ceiling_eps = statistics.median(ceilings)
-        s = settings_for(bootstrap, broker is not None, workdir)
+        s = settings_for(bootstrap, broker is not None, workdir, args.batch_size)
         probe = lines[: min(len(lines), int(pipeline_eps / 2 * args.latency_seconds))]
         p50, p99, n = await latency_run(s, data, probe, pipeline_eps / 2, workdir)
         print(
@@ -514,6 +517,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--latency-seconds", type=float, default=10.0)
     parser.add_argument("--bootstrap", help="an existing broker instead of the embedded one")
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        help="records per consumer batch, for every loop (default: the worker's setting)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="entry-screening-bench-") as tmp:
         asyncio.run(bench(args, Path(tmp)))
