@@ -48,7 +48,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from entry_screening.demo import metrics_text, start_worker
 from entry_screening.runtime import settle_heap
 from entry_screening.synthetic import FeedSpec, write_dataset
-from streams import loaders
+from streams import loaders, produce_request
 from streams.admin import create_topics
 from streams.embedded import EmbeddedBroker, free_port
 from streams.kafka import client_options, producer_options
@@ -412,6 +412,9 @@ async def latency_run(
 
 
 async def bench(args: argparse.Namespace, workdir: Path) -> None:
+    # The worker's producer writes its requests with one join; the loops in this process
+    # use the same client, so the ceiling is measured with it too.
+    produce_request.install()
     broker: EmbeddedBroker | None = None
     bootstrap = args.bootstrap
     if not bootstrap:

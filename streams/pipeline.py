@@ -40,6 +40,7 @@ from schemas.lifecycle import HoldResolution
 from schemas.registry import IorRecord
 from screening.activity import new_activity_counter
 from screening.engine import Screener
+from streams import produce_request
 from streams.changelog import ChangelogTable
 from streams.emitter import Emitter
 from streams.holds import HoldBook, OpenHold, ResolutionRefused
@@ -151,6 +152,8 @@ class ScreeningLoop:
     async def start(self) -> None:
         s = self.settings
         t = s.topics
+        # The outputs' produce requests are written with one join (streams.produce_request).
+        produce_request.install()
         self._producer = AIOKafkaProducer(**producer_options(s, role="screening"))
         await self._producer.start()
         for topic in (
