@@ -415,40 +415,8 @@ impl NativeScreener {
         Ok(())
     }
 
-    /// The decision, its JSON and its audit event's JSON.
-    #[allow(clippy::too_many_arguments)]
-    fn screen_inner<'py>(
-        &mut self,
-        py: Python<'py>,
-        entry: &Filing<'_>,
-        ior_number: &Bound<'py, PyString>,
-        filed_at: &Bound<'py, PyAny>,
-        ior: &Bound<'py, PyAny>,
-        screened_at: &Bound<'py, PyAny>,
-        as_of: &Bound<'py, PyAny>,
-        activity: &Bound<'py, PyAny>,
-        trigger: &Bound<'py, PyString>,
-        basis: &str,
-    ) -> PyResult<(Bound<'py, PyAny>, (Vec<u8>, Vec<u8>))> {
-        let evaluated = self.evaluate(
-            py,
-            entry,
-            ior_number,
-            filed_at,
-            ior,
-            screened_at,
-            as_of,
-            activity,
-            trigger,
-            basis,
-        )?;
-        let decision =
-            self.decision_object(py, entry, &evaluated, filed_at, screened_at, trigger)?;
-        Ok((decision, evaluated.encoded))
-    }
-
-    /// What the decision says, and both outputs' JSON, without the decision object (the
-    /// batch run needs none for most entries).
+    /// What the decision says, and both outputs' JSON; the decision object is apart
+    /// (`decision_object`), as the batch run needs none for most entries.
     #[allow(clippy::too_many_arguments)]
     fn evaluate<'py>(
         &mut self,
@@ -1582,7 +1550,8 @@ impl NativeScreener {
             activity.call_method1(intern!(py, "record"), (&ior_number, &filed_at))?;
         }
         let none = py.None().into_bound(py);
-        let (decision, encoded) = self.screen_inner(
+        let filed = intern!(py, "filed");
+        let evaluated = self.evaluate(
             py,
             &filing,
             &ior_number,
@@ -1591,10 +1560,12 @@ impl NativeScreener {
             screened_at,
             &none,
             activity,
-            intern!(py, "filed"),
+            filed,
             "",
         )?;
-        let (out, audit) = encoded;
+        let decision =
+            self.decision_object(py, &filing, &evaluated, &filed_at, screened_at, filed)?;
+        let (out, audit) = evaluated.encoded;
         let bond_type = match &filing.bond {
             Some(bond) => PyString::new(py, &bond.kind).into_any(),
             None => none,
@@ -1689,7 +1660,7 @@ impl NativeScreener {
         let ior_number = entry
             .getattr(intern!(py, "ior_number"))?
             .downcast_into::<PyString>()?;
-        let (decision, encoded) = self.screen_inner(
+        let evaluated = self.evaluate(
             py,
             &filing,
             &ior_number,
@@ -1701,7 +1672,9 @@ impl NativeScreener {
             trigger,
             basis,
         )?;
-        let (out, audit) = encoded;
+        let decision =
+            self.decision_object(py, &filing, &evaluated, &filed_at, screened_at, trigger)?;
+        let (out, audit) = evaluated.encoded;
         Ok((decision, PyBytes::new(py, &out), PyBytes::new(py, &audit)))
     }
 
