@@ -12,7 +12,11 @@ from hypothesis import strategies as st
 
 from streams import produce_request
 
-VERSIONS = [produce.ProduceRequest_v0, produce.ProduceRequest_v3, produce.ProduceRequest_v7]
+VERSIONS = [
+    getattr(produce, f"ProduceRequest_v{n}")
+    for n in range(9)
+    if hasattr(produce, f"ProduceRequest_v{n}")
+]
 
 topics = st.lists(
     st.tuples(
