@@ -183,8 +183,8 @@ class HoldBook:
         entry_raw: bytes,
     ) -> None:
         """A hold for a decision at filing on an entry that has none: what :meth:`record`
-        does in that case, without its other cases (three entries in four take this path
-        in the screening loop, so it is kept short)."""
+        does in that case, without its other cases (three entries in four take this path;
+        with the native core, its screening run opens them itself, as this does)."""
         entry_number = decision.entry_number
         screened_at = decision.screened_at
         hold = OpenHold(

@@ -88,10 +88,10 @@ def install() -> bool:
     except ImportError:  # pragma: no cover - aiokafka is a dependency
         return False
     original = getattr(produce, "ProduceRequest", None)
-    if getattr(sender, "ProduceRequest", None) is not original or not hasattr(original, "build"):
-        already = getattr(sender, "ProduceRequest", None)
-        if already is not None and getattr(already, "one_join", False):
-            return True
+    in_use = getattr(sender, "ProduceRequest", None)
+    if getattr(in_use, "one_join", False):
+        return True  # installed before
+    if in_use is not original or not hasattr(original, "build"):
         log.info("aiokafka's produce request left as it is (not the layout expected)")
         return False
     structs = [

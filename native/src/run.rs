@@ -53,6 +53,8 @@ pub struct BatchRun {
     profiles: Py<PyDict>,
     /// Producer timestamps of the messages screened, for the end-to-end latency.
     arrivals: Py<PyList>,
+    /// `schemas.decision.OUTCOMES`: the outcomes' names, release first.
+    outcome_names: Py<PyAny>,
     screened: u64,
     outcomes: [u64; 3],
     rule_hits: [u64; 19],
@@ -79,8 +81,10 @@ impl BatchRun {
         last_entries: Py<PyDict>,
         profiles: Py<PyDict>,
         arrivals: Py<PyList>,
-    ) -> Self {
-        BatchRun {
+        py: Python<'_>,
+    ) -> PyResult<Self> {
+        let outcome_names = py.import("schemas.decision")?.getattr("OUTCOMES")?.unbind();
+        Ok(BatchRun {
             decoder,
             lookup,
             screened_at,
@@ -98,10 +102,11 @@ impl BatchRun {
             last_entries,
             profiles,
             arrivals,
+            outcome_names,
             screened: 0,
             outcomes: [0; 3],
             rule_hits: [0; 19],
-        }
+        })
     }
 
     /// (entries screened, decisions per outcome, hits per rule id) since the last call;
@@ -110,11 +115,11 @@ impl BatchRun {
         &mut self,
         py: Python<'py>,
     ) -> PyResult<(u64, Bound<'py, PyDict>, Bound<'py, PyDict>)> {
-        let screener_outcomes = ["release", "hold", "seizure_review"];
         let outcomes = PyDict::new(py);
-        for (name, count) in screener_outcomes.iter().zip(self.outcomes) {
-            if count > 0 {
-                outcomes.set_item(name, count)?;
+        let names = self.outcome_names.bind(py);
+        for (index, count) in self.outcomes.iter().enumerate() {
+            if *count > 0 {
+                outcomes.set_item(names.get_item(index)?, count)?;
             }
         }
         let hits = PyDict::new(py);
