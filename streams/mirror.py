@@ -222,13 +222,8 @@ class TopicMirror:
             batch = await consumer.getmany(timeout_ms=200, max_records=50_000)
             for tp, records in batch.items():
                 changes = [(r.key, r.value) for r in records if r.key is not None]
-                offsets = {tp.partition: records[-1].offset + 1}
-                self.store.apply(changes, offsets)
-                self.version += 1
+                self.apply(changes, {tp.partition: records[-1].offset + 1})
                 self.last_record_ms = max(self.last_record_ms or 0, records[-1].timestamp)
-                if changes:
-                    for listener in self.listeners:
-                        listener(changes)
             if not self.recovered.is_set():
                 for tp in list(pending):
                     highwater = consumer.highwater(tp)
@@ -239,6 +234,15 @@ class TopicMirror:
                         del pending[tp]
                 if not pending:
                     self._mark_recovered(started)
+
+    def apply(self, changes: list[Change], offsets: dict[int, int]) -> None:
+        """Store a batch of changes and the positions they reach, then tell the listeners
+        (the views that cache what they decoded from the store)."""
+        self.store.apply(changes, offsets)
+        self.version += 1
+        if changes:
+            for listener in self.listeners:
+                listener(changes)
 
     def _mark_recovered(self, started: float) -> None:
         self.recovery_seconds = time.monotonic() - started

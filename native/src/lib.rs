@@ -222,6 +222,10 @@ struct Profile {
     expected_entries_per_year: i64,
     foreign_description: String,
     registered_ts: f64,
+    /// The registry digest a hold records (`IorRegistry.digest`), asked for on the first
+    /// hold: a function of the record, which this profile is of (see `profile`'s identity
+    /// check). Unset for an unregistered IOR, whose digest may change without a record.
+    registry_digest: std::sync::OnceLock<Py<PyAny>>,
 }
 
 struct ProfileJson {
@@ -810,6 +814,7 @@ impl NativeScreener {
             expected_entries_per_year: expected,
             foreign_description: p.getattr("foreign_description")?.extract()?,
             registered_ts: p.getattr("registered_ts")?.extract()?,
+            registry_digest: std::sync::OnceLock::new(),
         });
         if self.profiles.len() >= PROFILE_CACHE_LIMIT {
             self.profiles.clear();

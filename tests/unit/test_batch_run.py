@@ -108,8 +108,13 @@ def records(sent: list[tuple[str, int, bytes]]) -> dict[tuple[str, int], list[An
 
 
 def run_loop(
-    settings: Settings, data: Any, feed: list[dict[TopicPartition, Any]]
+    settings: Settings,
+    data: Any,
+    feed: list[dict[TopicPartition, Any]],
+    registry_changes: dict[int, list[tuple[bytes, bytes]]] | None = None,
 ) -> dict[str, Any]:
+    """Every batch of ``feed`` through a fresh loop (``registry_changes``: batch index ->
+    registry records applied before that batch)."""
     producer = AcknowledgingProducer(keep=True)
     loop = offline_loop(settings, data, producer)
     reports: list[tuple[Any, ...]] = []
@@ -131,7 +136,10 @@ def run_loop(
     loop._report = keep_report  # type: ignore[method-assign]
 
     async def go() -> None:
-        for batch in feed:
+        for index, batch in enumerate(feed):
+            changes = (registry_changes or {}).get(index)
+            if changes:
+                loop.registry.mirror.apply(changes, {})
             pending = await loop.process(None, batch)  # type: ignore[arg-type]
             await pending.acks
             pending.report()
@@ -203,3 +211,43 @@ def test_the_native_run_leaves_what_the_per_entry_loop_leaves(
     assert native["by_ior"] == per_entry["by_ior"]
     assert native["last_entries"] == per_entry["last_entries"]
     assert native["reports"] == per_entry["reports"]
+
+
+def test_a_changed_registry_record_reaches_the_holds_the_run_opens_after_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The native core keeps each IOR's registry digest with its profile; a new record
+    (a new object from the registry) must give the holds opened after it the new digest."""
+    settings = Settings(partitions=PARTITIONS, batch_size=300, max_message_bytes=4_096)
+    data = write_dataset(FeedSpec(iors=20, entries=1_200, seed=5), tmp_path)
+    lines = data.entries.read_bytes().splitlines()
+    feed = batches(settings, [lines[p::PARTITIONS] for p in range(PARTITIONS)])
+    assert len(feed) >= 3
+    # Every IOR's record changes before the second batch: a field the digest covers.
+    changed = []
+    for line in data.registry.read_bytes().splitlines():
+        record = orjson.loads(line)
+        record["expected_entries_per_year"] = record.get("expected_entries_per_year", 0) + 7
+        changed.append((record["ior_number"].encode(), orjson.dumps(record)))
+    monkeypatch.setattr(pipeline, "datetime", FixedClock)
+    native = run_loop(settings, data, feed, {1: changed})
+    monkeypatch.setattr(Screener, "batch_run", lambda self, **state: None)
+    per_entry = run_loop(settings, data, feed, {1: changed})
+
+    def digests(result: dict[str, Any]) -> dict[str, set[str]]:
+        """Hold records' digests by IOR, in the order they were written."""
+        seen: dict[str, set[str]] = {}
+        for (topic, _), written in result["records"].items():
+            if topic == settings.topics.holds_state:
+                for _, value, _ in written:
+                    hold = orjson.loads(value) if value else None
+                    if hold and hold.get("registry_digest"):
+                        seen.setdefault(hold["ior_number"], set()).add(hold["registry_digest"])
+        return seen
+
+    # Holds were opened for the same IORs before and after the change, with both digests.
+    assert sum(len(found) == 2 for found in digests(native).values()) >= 5
+    assert digests(native) == digests(per_entry)
+    for topic_partition, written in per_entry["records"].items():
+        assert native["records"][topic_partition] == written, topic_partition
+    assert native["holds"] == per_entry["holds"]
