@@ -206,6 +206,7 @@ class ScreeningLoop:
     async def run(self) -> None:
         consumer = self._consumer
         assert consumer is not None, "start() first"
+        in_flight = self.settings.batches_in_flight
         while not self._stopping:
             try:
                 records = await consumer.getmany(
@@ -226,11 +227,13 @@ class ScreeningLoop:
                 try:
                     if records or self._has_background_work():
                         self._in_flight.append(await self.process(consumer, records))
-                    # One batch's outputs stay in flight while the next one is screened,
-                    # so the CPU is not idle while the broker acknowledges; a quiet feed
+                    # Batches' outputs stay in flight while the next one is screened, so
+                    # the CPU is not idle while the broker acknowledges; a quiet feed
                     # completes everything at once.
                     while self._in_flight and (
-                        len(self._in_flight) > 1 or not records or self._in_flight[0].acks.done()
+                        len(self._in_flight) > in_flight
+                        or not records
+                        or self._in_flight[0].acks.done()
                     ):
                         await self._complete(consumer, self._in_flight.popleft())
                 except (KafkaError, OSError, TimeoutError) as error:

@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     # small batches anyway (the consumer returns what has arrived), so latency stays low.
     batch_size: Annotated[int, Field(ge=1, le=100_000)] = 10_000
     batch_linger_ms: Annotated[int, Field(ge=0, le=60_000)] = 50
+    # Screened batches whose outputs may still await the broker's acknowledgement while
+    # the next batch is screened (their offsets are committed in order, once acknowledged).
+    batches_in_flight: Annotated[int, Field(ge=1, le=8)] = 2
     max_message_bytes: Annotated[int, Field(ge=1_024, le=50_000_000)] = 1_000_000
     table_store: Literal["memory", "rocksdb"] = "memory"
     data_dir: Path = Path("var/worker")
