@@ -1,12 +1,17 @@
 //! Per-IOR entry counts over a sliding 30-day window: `screening.activity.ActivityCounter`
 //! compiled, with the same methods and the same results (a property test applies random
-//! sequences of operations to both). The hot path counts each filing without a Python call.
+//! sequences of operations to both). The hot path counts each filing without a Python call,
+//! and the worker's loop writes the activity changelog with `put_changelog` (native only).
 
 use pyo3::exceptions::PyValueError;
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyDateAccess, PyDateTime, PyDelta, PyDeltaAccess, PyDict, PyTzInfoAccess};
+use pyo3::types::{
+    PyDateAccess, PyDateTime, PyDelta, PyDeltaAccess, PyDict, PyString, PyTzInfoAccess,
+};
 use rustc_hash::FxHashMap;
+
+use crate::records::OutputBatches;
 
 const WINDOW_DAYS: i64 = 30;
 
@@ -133,6 +138,59 @@ impl ActivityCounter {
             }
         }
         Ok(out)
+    }
+
+    /// `ChangelogTable.put` of each touched IOR's buckets (`touched`: IOR number ->
+    /// partition): the buckets put into the table's containers (`values`: partition ->
+    /// IOR number -> buckets; `where_`: IOR number -> partition) and its changelog record,
+    /// `{"<day>":<entries>,...}` as the table's encoder writes it, added to `into`. The
+    /// loop did this in Python for every IOR of every batch.
+    fn put_changelog(
+        &self,
+        py: Python<'_>,
+        touched: &Bound<'_, PyDict>,
+        into: &Bound<'_, OutputBatches>,
+        topic: &str,
+        values: &Bound<'_, PyDict>,
+        where_: &Bound<'_, PyDict>,
+    ) -> PyResult<()> {
+        let mut record = Vec::with_capacity(256);
+        let mut into = into.borrow_mut();
+        for (ior_number, partition) in touched.iter() {
+            let text = ior_number.downcast::<PyString>()?.to_str()?;
+            let buckets = self.buckets(py, text)?;
+            let in_partition = match values.get_item(&partition)? {
+                Some(found) => found.downcast_into::<PyDict>()?,
+                None => {
+                    let created = PyDict::new(py);
+                    values.set_item(&partition, &created)?;
+                    created
+                }
+            };
+            in_partition.set_item(&ior_number, buckets)?;
+            where_.set_item(&ior_number, &partition)?;
+            record.clear();
+            record.push(b'{');
+            for (i, (day, n)) in self.days.get(text).into_iter().flatten().enumerate() {
+                if i > 0 {
+                    record.push(b',');
+                }
+                record.push(b'"');
+                record.extend_from_slice(day.to_string().as_bytes());
+                record.extend_from_slice(b"\":");
+                record.extend_from_slice(n.to_string().as_bytes());
+            }
+            record.push(b'}');
+            into.push(
+                py,
+                topic,
+                partition.extract::<i64>()?,
+                Some(text.as_bytes()),
+                Some(&record),
+                &[],
+            )?;
+        }
+        Ok(())
     }
 
     fn load(&mut self, ior_number: &str, buckets: &Bound<'_, PyDict>) -> PyResult<()> {

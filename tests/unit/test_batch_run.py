@@ -3,7 +3,7 @@ screening loop's common case: screen, write the decision and audit event, count,
 IOR's activity and newest filing, open the hold. It must leave exactly what the loop's
 per-entry path leaves for the same consumer batches: the same records on every topic
 partition in the same order (decisions, audit events, hold records, activity, dead
-letters), the same open holds, the same counts for the metrics.
+letters), the same open holds and activity table, the same counts for the metrics.
 
 The feed mixes what makes the run hand a message back to the loop: amended refilings of
 entries (right after the original, so in the same run, and in later batches), replays,
@@ -150,6 +150,7 @@ def run_loop(
         "records": records(producer.sent),
         "holds": {p: dict(values) for p, values in holds.table.partitions.items()},
         "by_ior": holds.by_ior,
+        "activity": loop.activity_table.containers(),
         "last_entries": loop._last_entries,
         "reports": reports,
     }
@@ -209,6 +210,8 @@ def test_the_native_run_leaves_what_the_per_entry_loop_leaves(
         assert native["records"][topic_partition] == written, topic_partition
     assert native["holds"] == per_entry["holds"]
     assert native["by_ior"] == per_entry["by_ior"]
+    assert native["activity"] == per_entry["activity"]
+    assert sum(len(v) for v in native["activity"][0].values()) > 100
     assert native["last_entries"] == per_entry["last_entries"]
     assert native["reports"] == per_entry["reports"]
 
