@@ -672,6 +672,8 @@ class ScreeningLoop:
                         for tp, m in records.items()
                     },
                     "ms": {k: round(v * 1000, 2) for k, v in spent.items()},
+                    # when its screening began (it is logged once committed, batches later)
+                    "started": emitter.now.isoformat(timespec="milliseconds"),
                 },
             )
 
