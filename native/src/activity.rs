@@ -159,15 +159,7 @@ impl ActivityCounter {
         for (ior_number, partition) in touched.iter() {
             let text = ior_number.downcast::<PyString>()?.to_str()?;
             let buckets = self.buckets(py, text)?;
-            let in_partition = match values.get_item(&partition)? {
-                Some(found) => found.downcast_into::<PyDict>()?,
-                None => {
-                    let created = PyDict::new(py);
-                    values.set_item(&partition, &created)?;
-                    created
-                }
-            };
-            in_partition.set_item(&ior_number, buckets)?;
+            crate::partition_values(values, &partition)?.set_item(&ior_number, buckets)?;
             where_.set_item(&ior_number, &partition)?;
             record.clear();
             record.push(b'{');

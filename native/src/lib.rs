@@ -319,6 +319,23 @@ fn py_format(py: Python<'_>, value: &Bound<'_, PyAny>, spec: &str) -> PyResult<S
 
 use crate::activity::days_from_civil;
 
+/// A changelog table's values for one partition, created when it has none yet:
+/// `ChangelogTable.partitions.setdefault(partition, {})`, for the native writers that put
+/// values into a table's containers.
+fn partition_values<'py>(
+    partitions: &Bound<'py, PyDict>,
+    partition: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyDict>> {
+    Ok(match partitions.get_item(partition)? {
+        Some(values) => values.downcast_into::<PyDict>()?,
+        None => {
+            let values = PyDict::new(partitions.py());
+            partitions.set_item(partition, &values)?;
+            values
+        }
+    })
+}
+
 const EXACT_MICROSECONDS: i64 = 1 << 53;
 
 impl NativeScreener {

@@ -445,15 +445,8 @@ pub fn screen_run(
             let values = match &partition_holds {
                 Some(values) => values.clone(),
                 None => {
-                    let partitions = run.hold_partitions.bind(py);
-                    let values = match partitions.get_item(&partition_obj)? {
-                        Some(values) => values.downcast_into::<PyDict>()?,
-                        None => {
-                            let values = PyDict::new(py);
-                            partitions.set_item(&partition_obj, &values)?;
-                            values
-                        }
-                    };
+                    let values =
+                        crate::partition_values(run.hold_partitions.bind(py), &partition_obj)?;
                     partition_holds = Some(values.clone());
                     values
                 }
