@@ -733,6 +733,8 @@ impl NativeScreener {
         Ok(text)
     }
 
+    /// The IOR's profile for this record: the Python screener's `new_profile`, converted
+    /// once and cached here (keyed by IOR number, valid while the record object is the same).
     fn profile<'py>(
         &mut self,
         py: Python<'py>,
@@ -748,7 +750,7 @@ impl NativeScreener {
         let p = self
             .screener
             .bind(py)
-            .call_method1(intern!(py, "profile"), (ior_number, ior))?;
+            .call_method1(intern!(py, "new_profile"), (ior_number, ior))?;
         let classification = p.getattr("classification")?;
         let category = classification.getattr("category")?;
         let is_foreign = category.extract::<String>()? == "foreign";

@@ -126,6 +126,10 @@ def test_a_generated_feed_gets_the_same_decisions_from_both_cores(
         rules_hit.update(decision.rule_ids)
     # The feed is only a fair comparison if it makes most rules fire.
     assert len(rules_hit) >= 15, sorted(rules_hit)
+    # Each core keeps one cached profile per IOR: the native core its own conversion, and
+    # not a second copy in the Python screener it asked.
+    assert len(both.python._profiles) == len({e.ior_number for e in entries})
+    assert both.compiled._profiles == {}
 
 
 def test_filing_messages_get_the_same_decisions_and_errors_from_both_paths(
