@@ -11,6 +11,7 @@ use pyo3::types::{
 };
 use rustc_hash::FxHashMap;
 
+use crate::json;
 use crate::records::OutputBatches;
 
 const WINDOW_DAYS: i64 = 30;
@@ -168,9 +169,9 @@ impl ActivityCounter {
                     record.push(b',');
                 }
                 record.push(b'"');
-                record.extend_from_slice(day.to_string().as_bytes());
+                json::push_int(&mut record, *day);
                 record.extend_from_slice(b"\":");
-                record.extend_from_slice(n.to_string().as_bytes());
+                json::push_int(&mut record, *n);
             }
             record.push(b'}');
             into.push(
