@@ -481,6 +481,11 @@ class ScreeningLoop:
             arrivals=arrivals,
         )
 
+        if run is not None and s.decode_ahead:
+            # Decoding and validating the messages needs no Python: a second thread does
+            # it for the whole batch while this one screens (native/src/ahead.rs).
+            run.decode_ahead([m for tp, m in records.items() if tp.topic == entries_topic])
+
         def screen_one(tp: TopicPartition, message: Any) -> None:
             partition = tp.partition
             t0 = clock()

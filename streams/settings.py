@@ -86,6 +86,10 @@ class Settings(BaseSettings):
     # Screened batches whose outputs may still await the broker's acknowledgement while
     # the next batch is screened (their offsets are committed in order, once acknowledged).
     batches_in_flight: Annotated[int, Field(ge=1, le=8)] = 2
+    # Decode and validate each batch's messages on a second thread while the loop screens
+    # (the native core only): worth it with a second core; off, the loop decodes each
+    # message as it reaches it.
+    decode_ahead: bool = True
     max_message_bytes: Annotated[int, Field(ge=1_024, le=50_000_000)] = 1_000_000
     table_store: Literal["memory", "rocksdb"] = "memory"
     data_dir: Path = Path("var/worker")

@@ -11,6 +11,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashSet;
+use std::sync::Mutex;
 
 use pyo3::exceptions::PyValueError;
 use pyo3::ffi;
@@ -233,7 +234,9 @@ struct Model {
     fields: Vec<Py<PyString>>,
 }
 
-#[pyclass(module = "screening_native")]
+/// Frozen (no `&mut self`), so the batch run's decode-ahead thread can call `check` on
+/// it without the GIL while the loop's thread reads filing times through it.
+#[pyclass(module = "screening_native", frozen)]
 pub struct EntryDecoder {
     entry: Model,
     line: Model,
@@ -260,7 +263,7 @@ pub struct EntryDecoder {
     surety_code: StrRule,
     adcvd_form: Regex,
     zone_class: Py<PyAny>,
-    zones: FxHashMap<i32, Py<PyTzInfo>>,
+    zones: Mutex<FxHashMap<i32, Py<PyTzInfo>>>,
 }
 
 const ENTRY_FIELDS: [&str; 15] = [
@@ -701,12 +704,18 @@ impl EntryDecoder {
 
     /// The filing time as the aware `datetime` pydantic builds (its own zone class).
     pub fn datetime<'py>(
-        &mut self,
+        &self,
         py: Python<'py>,
         stamp: &Stamp,
     ) -> PyResult<Bound<'py, PyDateTime>> {
-        let zone = match self.zones.get(&stamp.offset_seconds) {
-            Some(zone) => zone.bind(py).clone(),
+        let known = self
+            .zones
+            .lock()
+            .expect("the zones are never left half-written")
+            .get(&stamp.offset_seconds)
+            .map(|zone| zone.clone_ref(py));
+        let zone = match known {
+            Some(zone) => zone.into_bound(py),
             None => {
                 let zone = self
                     .zone_class
@@ -714,6 +723,8 @@ impl EntryDecoder {
                     .call1((stamp.offset_seconds,))?
                     .downcast_into::<PyTzInfo>()?;
                 self.zones
+                    .lock()
+                    .expect("the zones are never left half-written")
                     .insert(stamp.offset_seconds, zone.clone().unbind());
                 zone
             }
@@ -733,7 +744,7 @@ impl EntryDecoder {
 
     /// The `EntryFiling` model of a checked filing, attribute for attribute pydantic's.
     fn model<'py>(
-        &mut self,
+        &self,
         py: Python<'py>,
         f: &Filing<'_>,
         stamp: &Stamp,
@@ -896,12 +907,12 @@ impl EntryDecoder {
             adcvd_form: Regex::new(&adcvd_form.extract::<String>()?)
                 .map_err(|e| PyValueError::new_err(format!("AD/CVD case form: {e}")))?,
             zone_class: zone.clone().unbind(),
-            zones: FxHashMap::default(),
+            zones: Mutex::new(FxHashMap::default()),
         })
     }
 
     /// The `EntryFiling` pydantic would build from `data`, or None: then ask pydantic.
-    fn decode<'py>(&mut self, py: Python<'py>, data: &[u8]) -> PyResult<Option<Bound<'py, PyAny>>> {
+    fn decode<'py>(&self, py: Python<'py>, data: &[u8]) -> PyResult<Option<Bound<'py, PyAny>>> {
         match self.check(data) {
             Some((filing, stamp)) => Ok(Some(self.model(py, &filing, &stamp)?)),
             None => Ok(None),

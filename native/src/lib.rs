@@ -19,6 +19,7 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 mod activity;
+mod ahead;
 mod decode;
 mod filing;
 mod json;
@@ -1558,11 +1559,11 @@ impl NativeScreener {
         partition: i64,
         topics: Option<(String, String, String, String)>,
     ) -> PyResult<Option<Bound<'py, PyTuple>>> {
-        let checked = decoder.borrow().check(data);
+        let checked = decoder.get().check(data);
         let Some((filing, stamp)) = checked else {
             return Ok(None);
         };
-        let filed_at = decoder.borrow_mut().datetime(py, &stamp)?.into_any();
+        let filed_at = decoder.get().datetime(py, &stamp)?.into_any();
         let ior_number = PyString::new(py, &filing.ior_number);
         let ior = lookup.call1((&ior_number,))?;
         if let Ok(counter) = activity.downcast::<activity::ActivityCounter>() {

@@ -23,6 +23,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyList, PySet, PyString, PyTuple};
 use rustc_hash::{FxHashMap, FxHasher};
 
+use crate::ahead::Ahead;
 use crate::decode::EntryDecoder;
 use crate::json;
 use crate::records::OutputBatches;
@@ -181,6 +182,11 @@ pub struct BatchRun {
     screened: u64,
     outcomes: [u64; 3],
     rule_hits: [u64; 19],
+    /// The batch's messages decoded on a second thread (`decode_ahead`).
+    ahead: Option<Ahead>,
+    /// Messages screened from `ahead`'s decodes.
+    #[pyo3(get)]
+    decoded_ahead: u64,
 }
 
 #[pymethods]
@@ -230,7 +236,17 @@ impl BatchRun {
             screened: 0,
             outcomes: [0; 3],
             rule_hits: [0; 19],
+            ahead: None,
+            decoded_ahead: 0,
         })
+    }
+
+    /// Starts decoding the batch's entry messages (each partition's list, in the order
+    /// the loop screens them) on a second thread; `screen_run` takes them from there.
+    fn decode_ahead(&mut self, py: Python<'_>, lists: Vec<Bound<'_, PyList>>) -> PyResult<()> {
+        self.ahead = None; // a previous batch's thread is stopped and joined first
+        self.ahead = Some(Ahead::start(py, &self.decoder, &lists, self.max_bytes)?);
+        Ok(())
     }
 
     /// (entries screened, decisions per outcome, hits per rule id) since the last call;
@@ -273,6 +289,34 @@ pub fn screen_run(
     partition: i64,
 ) -> PyResult<usize> {
     let stop = stop.min(messages.len());
+    // The batch's messages decoded ahead on a second thread, when they were (`Ahead`).
+    let ahead = run.ahead.take();
+    let base = ahead.as_ref().and_then(|ahead| ahead.base_of(messages));
+    let result = screen_messages(
+        screener,
+        py,
+        run,
+        messages,
+        start,
+        stop,
+        partition,
+        ahead.as_ref().zip(base),
+    );
+    run.ahead = ahead;
+    result
+}
+
+#[allow(clippy::too_many_arguments)]
+fn screen_messages(
+    screener: &mut NativeScreener,
+    py: Python<'_>,
+    run: &mut BatchRun,
+    messages: &Bound<'_, PyList>,
+    start: usize,
+    stop: usize,
+    partition: i64,
+    ahead: Option<(&Ahead, usize)>,
+) -> PyResult<usize> {
     let none = py.None().into_bound(py);
     let filed = intern!(py, "filed");
     let screened_at = run.screened_at.bind(py).clone();
@@ -292,23 +336,45 @@ pub fn screen_run(
         .cloned();
     for index in start..stop {
         let message = messages.get_item(index)?;
-        let value = message.getattr(intern!(py, "value"))?;
-        let Ok(value) = value.downcast_into::<PyBytes>() else {
-            return Ok(index); // no value (or not bytes): the loop sends it to the DLQ
+        let mut inline = None;
+        let (value, filing, stamp) = match ahead {
+            Some((ahead, base)) => {
+                let Some(decoded) = ahead.decoded(base + index) else {
+                    return Ok(index); // the loop sends it to the DLQ or to pydantic
+                };
+                let value = ahead
+                    .value(py, base + index)
+                    .expect("a decoded message has its value");
+                run.decoded_ahead += 1;
+                (value, &decoded.filing, &decoded.stamp)
+            }
+            None => {
+                let value = message.getattr(intern!(py, "value"))?;
+                let Ok(value) = value.downcast_into::<PyBytes>() else {
+                    return Ok(index); // no value (or not bytes): the loop sends it to the DLQ
+                };
+                if value.as_bytes().len() > run.max_bytes {
+                    return Ok(index);
+                }
+                // SAFETY: `value` is alive (bound) until the end of this iteration,
+                // which is as long as the filing borrowed from its bytes is used.
+                let data: &'static [u8] = unsafe {
+                    std::slice::from_raw_parts(value.as_bytes().as_ptr(), value.as_bytes().len())
+                };
+                let checked = run.decoder.get().check(data);
+                let Some((filing, stamp)) = checked else {
+                    return Ok(index);
+                };
+                let (filing, stamp) = inline.insert((filing, stamp));
+                (value, &*filing, &*stamp)
+            }
         };
         let data = value.as_bytes();
-        if data.len() > run.max_bytes {
-            return Ok(index);
-        }
-        let checked = run.decoder.borrow(py).check(data);
-        let Some((filing, stamp)) = checked else {
-            return Ok(index);
-        };
         let entry_number = PyString::new(py, &filing.entry_number);
         if held.contains(&entry_number)? {
             return Ok(index); // amended, refiled or replayed: the hold book decides
         }
-        let filed_at = run.decoder.borrow_mut(py).datetime(py, &stamp)?.into_any();
+        let filed_at = run.decoder.get().datetime(py, stamp)?.into_any();
         let ior_number = PyString::new(py, &filing.ior_number);
         let ior = lookup.call1((&ior_number,))?;
         match &counter {
@@ -322,7 +388,7 @@ pub fn screen_run(
         }
         let evaluated = screener.evaluate(
             py,
-            &filing,
+            filing,
             &ior_number,
             &filed_at,
             &ior,

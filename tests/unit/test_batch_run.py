@@ -167,12 +167,22 @@ def feed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Any, list[
     return settings, data, batches(settings, partition_feeds(lines, settings.max_message_bytes))
 
 
+@pytest.mark.parametrize("decode_ahead", [True, False], ids=["decoded-ahead", "decoded-inline"])
 def test_the_native_run_leaves_what_the_per_entry_loop_leaves(
-    feed: tuple[Settings, Any, list[Any]], monkeypatch: pytest.MonkeyPatch
+    feed: tuple[Settings, Any, list[Any]], monkeypatch: pytest.MonkeyPatch, decode_ahead: bool
 ) -> None:
     settings, data, consumer_batches = feed
+    settings = settings.model_copy(update={"decode_ahead": decode_ahead})
     monkeypatch.setattr(pipeline, "datetime", FixedClock)
 
+    runs: list[Any] = []
+    batch_run = Screener.batch_run
+
+    def keeping_run(self: Screener, **state: Any) -> Any:
+        runs.append(batch_run(self, **state))
+        return runs[-1]
+
+    monkeypatch.setattr(Screener, "batch_run", keeping_run)
     handed_back = 0
     screen_run = Screener.screen_run
 
@@ -192,6 +202,12 @@ def test_the_native_run_leaves_what_the_per_entry_loop_leaves(
     # The feed exercised both paths: most messages in the run, the odd ones handed back.
     messages = sum(len(m) for batch in consumer_batches for m in batch.values())
     assert 100 < handed_back < messages // 5
+    # ... with the messages decoded on the second thread, or by the loop's own.
+    decoded_ahead = sum(run.decoded_ahead for run in runs)
+    if decode_ahead:
+        assert messages * 0.8 < decoded_ahead < messages
+    else:
+        assert decoded_ahead == 0
     holds_topic = settings.topics.holds_state
     assert sum(len(v) for v in native["holds"].values()) > 500
     assert any(topic == holds_topic for topic, _ in native["records"])
