@@ -484,7 +484,10 @@ class ScreeningLoop:
         if run is not None and s.decode_ahead:
             # Decoding and validating the messages needs no Python: a second thread does
             # it for the whole batch while this one screens (native/src/ahead.rs).
-            run.decode_ahead([m for tp, m in records.items() if tp.topic == entries_topic])
+            run.decode_ahead(
+                [m for tp, m in records.items() if tp.topic == entries_topic],
+                screener.pack.version,  # the decisions' ids are worked out there too
+            )
 
         def screen_one(tp: TopicPartition, message: Any) -> None:
             partition = tp.partition

@@ -22,11 +22,14 @@ use pyo3::types::{PyBytes, PyList};
 
 use crate::decode::{EntryDecoder, Stamp};
 use crate::filing::Filing;
+use crate::Prepared;
 
-/// A message the decoder is sure of: its filing and filing time.
+/// A message the decoder is sure of: its filing and filing time, and what its decision
+/// takes from the filing alone (when the batch's pack version was given).
 pub struct Decoded {
     pub filing: Filing<'static>,
     pub stamp: Stamp,
+    pub prepared: Option<Prepared>,
 }
 
 /// What both threads share: where each message's bytes are, and its slot.
@@ -38,6 +41,8 @@ struct Shared {
     slots: Vec<OnceLock<Option<Decoded>>>,
     /// The `EntryDecoder` (frozen, so shared immutably), kept alive by `Ahead::decoder`.
     decoder: *const EntryDecoder,
+    /// The rule pack's version the batch is screened under, for `Prepared`.
+    version: Option<String>,
     stop: AtomicBool,
 }
 
@@ -56,9 +61,14 @@ impl Shared {
             let data: &'static [u8] =
                 unsafe { std::slice::from_raw_parts(address as *const u8, length) };
             let decoder = unsafe { &*self.decoder };
-            decoder
-                .check(data)
-                .map(|(filing, stamp)| Decoded { filing, stamp })
+            decoder.check(data).map(|(filing, stamp)| Decoded {
+                prepared: self
+                    .version
+                    .as_deref()
+                    .map(|version| Prepared::of(&filing, version)),
+                filing,
+                stamp,
+            })
         })
     }
 }
@@ -81,6 +91,7 @@ impl Ahead {
         decoder: &Py<EntryDecoder>,
         lists: &[Bound<'_, PyList>],
         max_bytes: usize,
+        version: Option<String>,
     ) -> PyResult<Self> {
         let total = lists.iter().map(|list| list.len()).sum();
         let mut inputs = Vec::with_capacity(total);
@@ -107,6 +118,7 @@ impl Ahead {
             slots: (0..inputs.len()).map(|_| OnceLock::new()).collect(),
             inputs,
             decoder: decoder.get() as *const EntryDecoder,
+            version,
             stop: AtomicBool::new(false),
         });
         let theirs = shared.clone();
@@ -146,6 +158,11 @@ impl Ahead {
     /// when the Python loop must handle it.
     pub fn decoded(&self, index: usize) -> Option<&Decoded> {
         self.shared.slot(index).as_ref()
+    }
+
+    /// The pack version the decisions were prepared under, if any.
+    pub fn version(&self) -> Option<&str> {
+        self.shared.version.as_deref()
     }
 
     /// Message `index`'s value (there is one whenever `decoded` gave a filing).

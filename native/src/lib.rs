@@ -196,6 +196,23 @@ struct Params {
     exam_rate: f64,
 }
 
+/// What can be worked out for a decision from its filing alone, ahead of the screening
+/// (`ahead.rs`): its id (a filing's first screening, under `Prepared::version`'s pack) and
+/// its entered value's JSON (None where `json::format_float` leaves it to orjson).
+pub(crate) struct Prepared {
+    pub id: String,
+    pub entered_value: Option<String>,
+}
+
+impl Prepared {
+    pub fn of(filing: &Filing<'_>, version: &str) -> Self {
+        Prepared {
+            id: decision_id(&filing.entry_number, filing.revision as i64, version, ""),
+            entered_value: json::format_float(filing.entered_value_usd),
+        }
+    }
+}
+
 /// What the engine derives once per IOR record (`IorProfile`), with the few record fields
 /// the entry rules read.
 struct Profile {
@@ -452,6 +469,7 @@ impl NativeScreener {
         activity: &Bound<'py, PyAny>,
         trigger: &Bound<'py, PyString>,
         basis: &str,
+        prepared: Option<&Prepared>,
     ) -> PyResult<Evaluated<'py>> {
         let at = if as_of.is_none() {
             filed_at.clone()
@@ -501,13 +519,15 @@ impl NativeScreener {
             }
         }
 
-        let entry_number_text = entry.entry_number.as_ref();
-        let id = decision_id(
-            entry_number_text,
-            entry.revision as i64,
-            &self.version_text,
-            basis,
-        );
+        let id = match prepared {
+            Some(prepared) => prepared.id.clone(),
+            None => decision_id(
+                entry.entry_number.as_ref(),
+                entry.revision as i64,
+                &self.version_text,
+                basis,
+            ),
+        };
         let ior_hash = if self.hash_iors {
             self.screener
                 .bind(py)
@@ -527,6 +547,7 @@ impl NativeScreener {
             filed_at,
             screened_at,
             trigger,
+            prepared.and_then(|prepared| prepared.entered_value.as_deref()),
         )?;
         Ok(Evaluated {
             profile,
@@ -611,6 +632,7 @@ impl NativeScreener {
         filed_at: &Bound<'_, PyAny>,
         screened_at: &Bound<'_, PyAny>,
         trigger: &Bound<'_, PyString>,
+        entered_value_text: Option<&str>,
     ) -> PyResult<(Vec<u8>, Vec<u8>)> {
         let entry_number_text = entry.entry_number.as_ref();
         let entry_type = entry.entry_type.as_ref();
@@ -635,7 +657,10 @@ impl NativeScreener {
         json::push_key(&mut out, ",\"broker_filer_code");
         json::push_opt_str(&mut out, broker_text);
         json::push_key(&mut out, ",\"entered_value_usd");
-        self.push_float(&mut out, entered_value)?;
+        match entered_value_text {
+            Some(text) => out.extend_from_slice(text.as_bytes()),
+            None => self.push_float(&mut out, entered_value)?,
+        }
         json::push_key(&mut out, ",\"outcome");
         json::push_str(&mut out, &self.outcome_texts[worst]);
         out.extend_from_slice(b",\"hits\":[");
@@ -1587,6 +1612,7 @@ impl NativeScreener {
             activity,
             filed,
             "",
+            None,
         )?;
         let decision =
             self.decision_object(py, &filing, &evaluated, &filed_at, screened_at, filed)?;
@@ -1696,6 +1722,7 @@ impl NativeScreener {
             activity,
             trigger,
             basis,
+            None,
         )?;
         let decision =
             self.decision_object(py, &filing, &evaluated, &filed_at, screened_at, trigger)?;

@@ -243,9 +243,22 @@ impl BatchRun {
 
     /// Starts decoding the batch's entry messages (each partition's list, in the order
     /// the loop screens them) on a second thread; `screen_run` takes them from there.
-    fn decode_ahead(&mut self, py: Python<'_>, lists: Vec<Bound<'_, PyList>>) -> PyResult<()> {
+    /// With `version` (the rule pack's), the thread also works out each decision's id.
+    #[pyo3(signature = (lists, version=None))]
+    fn decode_ahead(
+        &mut self,
+        py: Python<'_>,
+        lists: Vec<Bound<'_, PyList>>,
+        version: Option<String>,
+    ) -> PyResult<()> {
         self.ahead = None; // a previous batch's thread is stopped and joined first
-        self.ahead = Some(Ahead::start(py, &self.decoder, &lists, self.max_bytes)?);
+        self.ahead = Some(Ahead::start(
+            py,
+            &self.decoder,
+            &lists,
+            self.max_bytes,
+            version,
+        )?);
         Ok(())
     }
 
@@ -337,7 +350,7 @@ fn screen_messages(
     for index in start..stop {
         let message = messages.get_item(index)?;
         let mut inline = None;
-        let (value, filing, stamp) = match ahead {
+        let (value, filing, stamp, prepared) = match ahead {
             Some((ahead, base)) => {
                 let Some(decoded) = ahead.decoded(base + index) else {
                     return Ok(index); // the loop sends it to the DLQ or to pydantic
@@ -346,7 +359,12 @@ fn screen_messages(
                     .value(py, base + index)
                     .expect("a decoded message has its value");
                 run.decoded_ahead += 1;
-                (value, &decoded.filing, &decoded.stamp)
+                // Prepared under this screener's pack only.
+                let prepared = decoded
+                    .prepared
+                    .as_ref()
+                    .filter(|_| ahead.version() == Some(screener.version_text.as_str()));
+                (value, &decoded.filing, &decoded.stamp, prepared)
             }
             None => {
                 let value = message.getattr(intern!(py, "value"))?;
@@ -366,7 +384,7 @@ fn screen_messages(
                     return Ok(index);
                 };
                 let (filing, stamp) = inline.insert((filing, stamp));
-                (value, &*filing, &*stamp)
+                (value, &*filing, &*stamp, None)
             }
         };
         let data = value.as_bytes();
@@ -397,6 +415,7 @@ fn screen_messages(
             &activity,
             filed,
             "",
+            prepared,
         )?;
         let worst = evaluated.worst;
         let key = filing.entry_number.as_bytes();
