@@ -197,8 +197,9 @@ struct Params {
 }
 
 /// What can be worked out for a decision from its filing alone, ahead of the screening
-/// (`ahead.rs`): its id (a filing's first screening, under `Prepared::version`'s pack) and
-/// its entered value's JSON (None where `json::format_float` leaves it to orjson).
+/// (`ahead.rs`): its id (for the filing's first screening, under the pack version the
+/// batch's decode-ahead was given) and its entered value's JSON (None where
+/// `json::format_float` leaves it to orjson).
 pub(crate) struct Prepared {
     pub id: String,
     pub entered_value: Option<String>,

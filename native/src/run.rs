@@ -349,7 +349,9 @@ fn screen_messages(
         .cloned();
     for index in start..stop {
         let message = messages.get_item(index)?;
-        let mut inline = None;
+        // Without a decode-ahead thread: the message's value and its filing, decoded here.
+        let inline_value: Bound<'_, PyBytes>;
+        let inline;
         let (value, filing, stamp, prepared) = match ahead {
             Some((ahead, base)) => {
                 let Some(decoded) = ahead.decoded(base + index) else {
@@ -374,17 +376,12 @@ fn screen_messages(
                 if value.as_bytes().len() > run.max_bytes {
                     return Ok(index);
                 }
-                // SAFETY: `value` is alive (bound) until the end of this iteration,
-                // which is as long as the filing borrowed from its bytes is used.
-                let data: &'static [u8] = unsafe {
-                    std::slice::from_raw_parts(value.as_bytes().as_ptr(), value.as_bytes().len())
-                };
-                let checked = run.decoder.get().check(data);
-                let Some((filing, stamp)) = checked else {
+                inline_value = value;
+                let Some(checked) = run.decoder.get().check(inline_value.as_bytes()) else {
                     return Ok(index);
                 };
-                let (filing, stamp) = inline.insert((filing, stamp));
-                (value, &*filing, &*stamp, None)
+                inline = checked;
+                (inline_value.clone(), &inline.0, &inline.1, None)
             }
         };
         let data = value.as_bytes();
