@@ -167,22 +167,31 @@ def feed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Any, list[
     return settings, data, batches(settings, partition_feeds(lines, settings.max_message_bytes))
 
 
+@pytest.fixture
+def runs(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Every batch run the loop starts (``Screener.batch_run``), kept for the test."""
+    kept: list[Any] = []
+    batch_run = Screener.batch_run
+
+    def keeping_run(self: Screener, **state: Any) -> Any:
+        kept.append(batch_run(self, **state))
+        return kept[-1]
+
+    monkeypatch.setattr(Screener, "batch_run", keeping_run)
+    return kept
+
+
 @pytest.mark.parametrize("decode_ahead", [True, False], ids=["decoded-ahead", "decoded-inline"])
 def test_the_native_run_leaves_what_the_per_entry_loop_leaves(
-    feed: tuple[Settings, Any, list[Any]], monkeypatch: pytest.MonkeyPatch, decode_ahead: bool
+    feed: tuple[Settings, Any, list[Any]],
+    monkeypatch: pytest.MonkeyPatch,
+    runs: list[Any],
+    decode_ahead: bool,
 ) -> None:
     settings, data, consumer_batches = feed
     settings = settings.model_copy(update={"decode_ahead": decode_ahead})
     monkeypatch.setattr(pipeline, "datetime", FixedClock)
 
-    runs: list[Any] = []
-    batch_run = Screener.batch_run
-
-    def keeping_run(self: Screener, **state: Any) -> Any:
-        runs.append(batch_run(self, **state))
-        return runs[-1]
-
-    monkeypatch.setattr(Screener, "batch_run", keeping_run)
     handed_back = 0
     screen_run = Screener.screen_run
 
@@ -273,7 +282,7 @@ def test_a_changed_registry_record_reaches_the_holds_the_run_opens_after_it(
 
 
 def test_a_run_restarted_or_dropped_while_its_thread_decodes_does_not_hang_or_break(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, runs: list[Any]
 ) -> None:
     """A run given a new batch, or dropped, while its decode-ahead thread is mid-way
     stops and joins that thread (it reads the messages' bytes, which the run holds until
@@ -283,14 +292,6 @@ def test_a_run_restarted_or_dropped_while_its_thread_decodes_does_not_hang_or_br
     settings = Settings(partitions=PARTITIONS, batch_size=300, max_message_bytes=4_096)
     data = write_dataset(FeedSpec(iors=20, entries=600, seed=7), tmp_path)
     lines = data.entries.read_bytes().splitlines()
-    runs: list[Any] = []
-    batch_run = Screener.batch_run
-
-    def keeping_run(self: Screener, **state: Any) -> Any:
-        runs.append(batch_run(self, **state))
-        return runs[-1]
-
-    monkeypatch.setattr(Screener, "batch_run", keeping_run)
     monkeypatch.setattr(pipeline, "datetime", FixedClock)
     run_loop(settings, data, batches(settings, [lines[p::PARTITIONS] for p in range(PARTITIONS)]))
     screened = sum(run.decoded_ahead for run in runs)
@@ -309,7 +310,6 @@ def test_a_run_restarted_or_dropped_while_its_thread_decodes_does_not_hang_or_br
     del run, runs[:]
     gc.collect()
     # A run used after all that still screens what it decoded ahead, and counts it.
-    monkeypatch.setattr(Screener, "batch_run", keeping_run)
     again = run_loop(
         settings, data, batches(settings, [lines[p::PARTITIONS] for p in range(PARTITIONS)])
     )
