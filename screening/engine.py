@@ -355,6 +355,12 @@ class Screener:
             return None
         return NATIVE.BatchRun(decoder=ENTRY_DECODER, **state)
 
+    def decode_ahead(self, run: Any, lists: list[list[Any]]) -> None:
+        """Start decoding a consumer batch's entry messages (each partition's, in the order
+        they will be screened) on a second thread, for :meth:`screen_run` to take from
+        (native/src/ahead.rs)."""
+        self._native.decode_ahead(run, lists)
+
     def screen_run(
         self, run: Any, messages: list[Any], start: int, stop: int, partition: int
     ) -> int:

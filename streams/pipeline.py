@@ -482,11 +482,11 @@ class ScreeningLoop:
         )
 
         if run is not None and s.decode_ahead:
-            # Decoding and validating the messages needs no Python: a second thread does
-            # it for the whole batch while this one screens (native/src/ahead.rs).
-            run.decode_ahead(
-                [m for tp, m in records.items() if tp.topic == entries_topic],
-                screener.pack.version,  # the decisions' ids are worked out there too
+            # Decoding and validating the messages needs no Python, nor what a decision
+            # takes from its filing alone: a second thread does it for the whole batch
+            # while this one screens (native/src/ahead.rs).
+            screener.decode_ahead(
+                run, [m for tp, m in records.items() if tp.topic == entries_topic]
             )
 
         def screen_one(tp: TopicPartition, message: Any) -> None:

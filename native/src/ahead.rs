@@ -22,14 +22,21 @@ use pyo3::types::{PyBytes, PyList};
 
 use crate::decode::{EntryDecoder, Stamp};
 use crate::filing::Filing;
-use crate::Prepared;
+use crate::{NameForms, Prepared};
 
 /// A message the decoder is sure of: its filing and filing time, and what its decision
-/// takes from the filing alone (when the batch's pack version was given).
+/// takes from the filing alone.
 pub struct Decoded {
     pub filing: Filing<'static>,
     pub stamp: Stamp,
-    pub prepared: Option<Prepared>,
+    pub prepared: Prepared,
+}
+
+/// The screener a batch's decisions are prepared for: its pack version and its name forms
+/// (compared by identity when the loop takes a `Prepared`).
+pub(crate) struct Preparation {
+    pub version: String,
+    pub names: Arc<NameForms>,
 }
 
 /// What both threads share: where each message's bytes are, and its slot.
@@ -41,8 +48,8 @@ struct Shared {
     slots: Vec<OnceLock<Option<Decoded>>>,
     /// The `EntryDecoder` (frozen, so shared immutably), kept alive by `Ahead::decoder`.
     decoder: *const EntryDecoder,
-    /// The rule pack's version the batch is screened under, for `Prepared`.
-    version: Option<String>,
+    /// What `Prepared` is worked out under.
+    preparation: Preparation,
     stop: AtomicBool,
 }
 
@@ -62,10 +69,7 @@ impl Shared {
                 unsafe { std::slice::from_raw_parts(address as *const u8, length) };
             let decoder = unsafe { &*self.decoder };
             decoder.check(data).map(|(filing, stamp)| Decoded {
-                prepared: self
-                    .version
-                    .as_deref()
-                    .map(|version| Prepared::of(&filing, version)),
+                prepared: Prepared::of(&filing, &self.preparation.version, &self.preparation.names),
                 filing,
                 stamp,
             })
@@ -91,7 +95,7 @@ impl Ahead {
         decoder: &Py<EntryDecoder>,
         lists: &[Bound<'_, PyList>],
         max_bytes: usize,
-        version: Option<String>,
+        preparation: Preparation,
     ) -> PyResult<Self> {
         let total = lists.iter().map(|list| list.len()).sum();
         let mut inputs = Vec::with_capacity(total);
@@ -118,7 +122,7 @@ impl Ahead {
             slots: (0..inputs.len()).map(|_| OnceLock::new()).collect(),
             inputs,
             decoder: decoder.get() as *const EntryDecoder,
-            version,
+            preparation,
             stop: AtomicBool::new(false),
         });
         let theirs = shared.clone();
@@ -160,9 +164,11 @@ impl Ahead {
         self.shared.slot(index).as_ref()
     }
 
-    /// The pack version the decisions were prepared under, if any.
-    pub fn version(&self) -> Option<&str> {
-        self.shared.version.as_deref()
+    /// Whether the decisions were prepared for a screener with this pack version and
+    /// these name forms.
+    pub fn prepared_for(&self, version: &str, names: &Arc<NameForms>) -> bool {
+        let preparation = &self.shared.preparation;
+        preparation.version == version && Arc::ptr_eq(&preparation.names, names)
     }
 
     /// Message `index`'s value (there is one whenever `decoded` gave a filing).

@@ -203,14 +203,89 @@ struct Params {
 pub(crate) struct Prepared {
     pub id: String,
     pub entered_value: Option<String>,
+    /// The names no entity list can match: bit i for line i's manufacturer, bit 63 for the
+    /// shipper (`NameForms::unlisted_names`); the entity-list rule skips them.
+    pub unlisted: u64,
 }
 
 impl Prepared {
-    pub fn of(filing: &Filing<'_>, version: &str) -> Self {
+    pub fn of(filing: &Filing<'_>, version: &str, names: &NameForms) -> Self {
         Prepared {
             id: decision_id(&filing.entry_number, filing.revision as i64, version, ""),
             entered_value: json::format_float(filing.entered_value_usd),
+            unlisted: names.unlisted_names(filing),
         }
+    }
+}
+
+/// How `screening.watchlist` normalises names, and the normal forms its index lists (a
+/// snapshot: the index is built once, and new entity lists make a new screener). Shared
+/// with the decode-ahead thread, which marks the names a filing's lines and shipper carry
+/// that no list can match (`Prepared::unlisted`).
+pub(crate) struct NameForms {
+    legal_form_words: HashSet<String>,
+    romanisations: FxHashMap<String, String>,
+    /// The normal forms with at least one list entry; None without entity lists.
+    listed: Option<HashSet<String>>,
+}
+
+/// `Prepared::unlisted`'s bit for the shipper (lines take bits 0 to 62).
+const SHIPPER_UNLISTED: u64 = 1 << 63;
+
+impl NameForms {
+    /// The two normal forms `screening.watchlist` indexes names under (words sorted; words
+    /// run together), for an ASCII name; None for any other (the Python index decides).
+    fn keys(&self, name: &str) -> Option<(String, String)> {
+        if !name.is_ascii() {
+            return None;
+        }
+        let upper = name.to_ascii_uppercase().replace('&', " AND ");
+        let mut words: Vec<&str> = Vec::new();
+        for word in upper.split(|c: char| !c.is_ascii_alphanumeric()) {
+            if word.is_empty() || self.legal_form_words.contains(word) {
+                continue;
+            }
+            words.push(self.romanisations.get(word).map_or(word, String::as_str));
+        }
+        let compact = format!("#{}", words.concat());
+        words.sort_unstable();
+        words.dedup();
+        Some((words.join(" "), compact))
+    }
+
+    /// Whether no list entry can match the name: neither normal form is listed.
+    fn unlisted(&self, name: &str) -> bool {
+        match (&self.listed, self.keys(name)) {
+            (Some(listed), Some((sorted, compact))) => {
+                !listed.contains(&sorted) && !listed.contains(&compact)
+            }
+            _ => false,
+        }
+    }
+
+    /// The bits of `Prepared::unlisted` for a filing.
+    fn unlisted_names(&self, filing: &Filing<'_>) -> u64 {
+        let mut bits = 0;
+        if self.listed.is_none() {
+            return bits;
+        }
+        for (i, line) in filing.lines.iter().enumerate().take(63) {
+            if line
+                .manufacturer_name
+                .as_deref()
+                .is_some_and(|name| self.unlisted(name))
+            {
+                bits |= 1 << i;
+            }
+        }
+        if filing
+            .shipper_name
+            .as_deref()
+            .is_some_and(|name| self.unlisted(name))
+        {
+            bits |= SHIPPER_UNLISTED;
+        }
+        bits
     }
 }
 
@@ -263,6 +338,8 @@ struct Case<'a, 'py> {
     activity: Option<&'a Bound<'py, PyAny>>,
     at: &'a Bound<'py, PyAny>,
     at_ts: f64,
+    /// `Prepared::unlisted`, when the filing was prepared (0: every name is looked up).
+    unlisted: u64,
 }
 
 impl Case<'_, '_> {
@@ -300,9 +377,7 @@ struct NativeScreener {
     // The index's entries by normal form, and what the normal forms drop and replace
     // (screening/watchlist.py): a name with neither form listed matches nothing, known
     // without a Python call.
-    watchlist_keys: Option<Py<PyDict>>,
-    legal_form_words: HashSet<String>,
-    romanisations: FxHashMap<String, String>,
+    names: Arc<NameForms>,
     watchlist_memo_size: usize,
     describe_match: Py<PyAny>,
     rule_hit: Py<PyAny>,
@@ -512,6 +587,7 @@ impl NativeScreener {
             activity,
             at: &at,
             at_ts,
+            unlisted: prepared.map_or(0, |prepared| prepared.unlisted),
         };
         for &rule in plan.iter() {
             if let Some(fact) = self.check(rule, &case)? {
@@ -919,20 +995,7 @@ impl NativeScreener {
         {
             return Ok(found.bind(py).clone());
         }
-        let unlisted = match (&self.watchlist_keys, self.name_keys(name)) {
-            (Some(by_key), Some((sorted, compact))) => {
-                let by_key = by_key.bind(py);
-                let listed = |key: &str| -> PyResult<bool> {
-                    Ok(match by_key.get_item(key)? {
-                        Some(candidates) => candidates.is_truthy()?,
-                        None => false,
-                    })
-                };
-                !listed(&sorted)? && !listed(&compact)?
-            }
-            _ => false,
-        };
-        let found = if unlisted {
+        let found = if self.names.unlisted(name) {
             PyTuple::empty(py)
         } else {
             index
@@ -957,26 +1020,6 @@ impl NativeScreener {
             .insert(country_text.to_owned(), found.clone().unbind());
         self.watchlist_memo_size += 1;
         Ok(found)
-    }
-
-    /// The two normal forms `screening.watchlist` indexes names under (words sorted; words
-    /// run together), for an ASCII name; None for any other (the Python index decides).
-    fn name_keys(&self, name: &str) -> Option<(String, String)> {
-        if !name.is_ascii() {
-            return None;
-        }
-        let upper = name.to_ascii_uppercase().replace('&', " AND ");
-        let mut words: Vec<&str> = Vec::new();
-        for word in upper.split(|c: char| !c.is_ascii_alphanumeric()) {
-            if word.is_empty() || self.legal_form_words.contains(word) {
-                continue;
-            }
-            words.push(self.romanisations.get(word).map_or(word, String::as_str));
-        }
-        let compact = format!("#{}", words.concat());
-        words.sort_unstable();
-        words.dedup();
-        Some((words.join(" "), compact))
     }
 
     fn check(&mut self, rule: usize, case: &Case<'_, '_>) -> PyResult<Option<String>> {
@@ -1019,7 +1062,10 @@ impl NativeScreener {
             let index = index.bind(py);
             let describe = self.describe_match.clone_ref(py);
             let entry = case.entry;
-            for line in &entry.lines {
+            for (i, line) in entry.lines.iter().enumerate() {
+                if i < 63 && case.unlisted & (1 << i) != 0 {
+                    continue; // no list can match the name (`Prepared::unlisted`)
+                }
                 if let Some(name) = &line.manufacturer_name {
                     let matches =
                         self.watchlist_matches(py, index, name, Some(&line.country_of_origin))?;
@@ -1034,7 +1080,11 @@ impl NativeScreener {
                     }
                 }
             }
-            if let Some(shipper) = &entry.shipper_name {
+            if let Some(shipper) = entry
+                .shipper_name
+                .as_ref()
+                .filter(|_| case.unlisted & SHIPPER_UNLISTED == 0)
+            {
                 let matches =
                     self.watchlist_matches(py, index, shipper, entry.shipper_country.as_deref())?;
                 for m in matches.iter() {
@@ -1499,19 +1549,27 @@ impl NativeScreener {
         } else {
             None
         };
-        let watchlist_keys = match &watchlist {
-            Some(index) => Some(
-                index
-                    .bind(py)
-                    .getattr("_by_key")?
-                    .downcast_into::<PyDict>()?
-                    .unbind(),
-            ),
+        let listed = match &watchlist {
+            Some(index) => {
+                let mut listed = HashSet::new();
+                let by_key = index.bind(py).getattr("_by_key")?;
+                for (key, candidates) in by_key.downcast::<PyDict>()?.iter() {
+                    if candidates.is_truthy()? {
+                        listed.insert(key.extract::<String>()?);
+                    }
+                }
+                Some(listed)
+            }
             None => None,
         };
-        let names = py.import("screening.watchlist")?;
-        let legal_form_words = str_set(&names.getattr("LEGAL_FORM_WORDS")?)?;
-        let romanisations: HashMap<String, String> = names.getattr("ROMANISATIONS")?.extract()?;
+        let name_module = py.import("screening.watchlist")?;
+        let romanisations: HashMap<String, String> =
+            name_module.getattr("ROMANISATIONS")?.extract()?;
+        let names = Arc::new(NameForms {
+            legal_form_words: str_set(&name_module.getattr("LEGAL_FORM_WORDS")?)?,
+            romanisations: romanisations.into_iter().collect(),
+            listed,
+        });
         let decision_module = py.import("schemas.decision")?;
         let outcomes = decision_module.getattr("OUTCOMES")?;
         let hash_iors = !screener.getattr("_ior_hash_key")?.is_none();
@@ -1532,9 +1590,7 @@ impl NativeScreener {
             watchlist,
             watchlist_memo: FxHashMap::default(),
             watchlist_memo_size: 0,
-            watchlist_keys,
-            legal_form_words,
-            romanisations: romanisations.into_iter().collect(),
+            names,
             describe_match: py
                 .import("screening.rules")?
                 .getattr("describe_match")?
@@ -1668,6 +1724,25 @@ impl NativeScreener {
         )?))
     }
 
+    /// Starts decoding a batch's entry messages (each partition's list, in the order the
+    /// loop screens them) on a second thread, with what each decision takes from its filing
+    /// alone prepared under this screener's pack and entity lists (`ahead.rs`).
+    fn decode_ahead(
+        &self,
+        py: Python<'_>,
+        run: &Bound<'_, run::BatchRun>,
+        lists: Vec<Bound<'_, pyo3::types::PyList>>,
+    ) -> PyResult<()> {
+        run.borrow_mut().decode_ahead(
+            py,
+            &lists,
+            ahead::Preparation {
+                version: self.version_text.clone(),
+                names: self.names.clone(),
+            },
+        )
+    }
+
     /// The screening loop's common case for messages `start..stop` of a partition's batch
     /// (`run.rs`): screened, written into the run's batches, counted, holds opened; stops at
     /// the first message the Python loop must handle and returns its index (`stop` if none).
@@ -1748,7 +1823,7 @@ impl NativeScreener {
     /// The normal forms of a name as the native core computes them (tests compare them with
     /// `screening.watchlist.normalize_name` and `compact_name`).
     fn watchlist_name_keys(&self, name: &str) -> Option<(String, String)> {
-        self.name_keys(name)
+        self.names.keys(name)
     }
 
     #[staticmethod]

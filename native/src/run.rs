@@ -23,7 +23,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyList, PySet, PyString, PyTuple};
 use rustc_hash::{FxHashMap, FxHasher};
 
-use crate::ahead::Ahead;
+use crate::ahead::{Ahead, Preparation};
 use crate::decode::EntryDecoder;
 use crate::json;
 use crate::records::OutputBatches;
@@ -241,27 +241,6 @@ impl BatchRun {
         })
     }
 
-    /// Starts decoding the batch's entry messages (each partition's list, in the order
-    /// the loop screens them) on a second thread; `screen_run` takes them from there.
-    /// With `version` (the rule pack's), the thread also works out each decision's id.
-    #[pyo3(signature = (lists, version=None))]
-    fn decode_ahead(
-        &mut self,
-        py: Python<'_>,
-        lists: Vec<Bound<'_, PyList>>,
-        version: Option<String>,
-    ) -> PyResult<()> {
-        self.ahead = None; // a previous batch's thread is stopped and joined first
-        self.ahead = Some(Ahead::start(
-            py,
-            &self.decoder,
-            &lists,
-            self.max_bytes,
-            version,
-        )?);
-        Ok(())
-    }
-
     /// (entries screened, decisions per outcome, hits per rule id) since the last call;
     /// zero counts left out. The filing profiles counted since are added to `profiles`.
     fn take_counts<'py>(
@@ -287,6 +266,27 @@ impl BatchRun {
         self.outcomes = [0; 3];
         self.rule_hits = [0; 19];
         Ok((screened, outcomes, hits))
+    }
+}
+
+impl BatchRun {
+    /// `NativeScreener.decode_ahead`: starts the batch's decode-ahead thread, which
+    /// `screen_run` takes the messages from.
+    pub(crate) fn decode_ahead(
+        &mut self,
+        py: Python<'_>,
+        lists: &[Bound<'_, PyList>],
+        preparation: Preparation,
+    ) -> PyResult<()> {
+        self.ahead = None; // a previous batch's thread is stopped and joined first
+        self.ahead = Some(Ahead::start(
+            py,
+            &self.decoder,
+            lists,
+            self.max_bytes,
+            preparation,
+        )?);
+        Ok(())
     }
 }
 
@@ -361,11 +361,9 @@ fn screen_messages(
                     .value(py, base + index)
                     .expect("a decoded message has its value");
                 run.decoded_ahead += 1;
-                // Prepared under this screener's pack only.
-                let prepared = decoded
-                    .prepared
-                    .as_ref()
-                    .filter(|_| ahead.version() == Some(screener.version_text.as_str()));
+                // Prepared for this screener only (a batch has one, but a test may not).
+                let prepared = Some(&decoded.prepared)
+                    .filter(|_| ahead.prepared_for(&screener.version_text, &screener.names));
                 (value, &decoded.filing, &decoded.stamp, prepared)
             }
             None => {

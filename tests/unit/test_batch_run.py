@@ -26,7 +26,7 @@ from aiokafka import TopicPartition
 from aiokafka.record.default_records import DefaultRecordBatch
 
 import streams.pipeline as pipeline
-from entry_screening.synthetic import FeedSpec, write_dataset
+from entry_screening.synthetic import FeedSpec, watchlist, write_dataset
 from screening.engine import Screener
 from screening.native import NATIVE
 from streams.offline import AcknowledgingProducer, Message, offline_loop
@@ -163,8 +163,27 @@ def feed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Any, list[
         FeedSpec(iors=150, entries=3_000, malformed=40, seed=23),
         Path(tmp_path_factory.mktemp("batch-run")),
     )
-    lines = data.entries.read_bytes().splitlines()
+    lines = [
+        with_listed_shipper(line, n)
+        for n, line in enumerate(data.entries.read_bytes().splitlines())
+    ]
     return settings, data, batches(settings, partition_feeds(lines, settings.max_message_bytes))
+
+
+def with_listed_shipper(line: bytes, number: int) -> bytes:
+    """One entry in 40 shipped by a company on an entity list (the generated feed lists
+    manufacturers only): the run must look those names up, and skip the unlisted ones."""
+    if number % 40 != 7:
+        return line
+    try:
+        entry = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return line
+    if not isinstance(entry, dict):
+        return line
+    listed = watchlist()[number % len(watchlist())]
+    entry["shipper_name"], entry["shipper_country"] = listed["name"], listed["country"]
+    return orjson.dumps(entry)
 
 
 @pytest.fixture
@@ -237,6 +256,14 @@ def test_the_native_run_leaves_what_the_per_entry_loop_leaves(
     assert native["by_ior"] == per_entry["by_ior"]
     assert native["activity"] == per_entry["activity"]
     assert sum(len(v) for v in native["activity"][0].values()) > 100
+    # Shippers on an entity list were matched (the rest were skipped as unlisted).
+    decided = [
+        v
+        for (topic, _), written in native["records"].items()
+        if topic.startswith("entries.")
+        for _, v, _ in written
+    ]
+    assert sum(b"WATCHLIST-MATCH" in d and b"Shipper" in d for d in decided if d) > 10
     assert native["last_entries"] == per_entry["last_entries"]
     assert native["reports"] == per_entry["reports"]
 
@@ -305,8 +332,9 @@ def test_a_run_restarted_or_dropped_while_its_thread_decodes_does_not_hang_or_br
             for _ in range(PARTITIONS)
         ]
 
+    screener = offline_loop(settings, data).screener
     for _ in range(20):
-        run.decode_ahead(big_batch())  # the previous batch's thread is mid-way
+        screener.decode_ahead(run, big_batch())  # the previous batch's thread is mid-way
     del run, runs[:]
     gc.collect()
     # A run used after all that still screens what it decoded ahead, and counts it.
