@@ -7,7 +7,10 @@
 //! the loop screens them, while the loop's thread screens the ones already decoded. Each
 //! message has a slot that whichever thread reaches it first fills: when the loop catches
 //! up with the thread it decodes the message itself, so it never waits for the thread
-//! and a message is never decoded twice.
+//! and a message is never decoded twice. With the filing, the slot gets what the decision
+//! takes from the filing alone (`Prepared`: its id, its entered value's JSON, the names no
+//! entity list can match), worked out for the screener that started the thread; the loop
+//! uses it only with that screener.
 //!
 //! The filings borrow the messages' bytes: `Ahead` keeps the `bytes` objects alive, and
 //! its drop stops and joins the thread before it lets go of them.
@@ -46,7 +49,7 @@ struct Shared {
     inputs: Vec<Option<(usize, usize)>>,
     /// Each message decoded: None when the decoder is not sure of it.
     slots: Vec<OnceLock<Option<Decoded>>>,
-    /// The `EntryDecoder` (frozen, so shared immutably), kept alive by `Ahead::decoder`.
+    /// The `EntryDecoder` (frozen, so shared immutably), kept alive by `Ahead::_decoder`.
     decoder: *const EntryDecoder,
     /// What `Prepared` is worked out under.
     preparation: Preparation,
