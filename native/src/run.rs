@@ -183,7 +183,7 @@ pub struct BatchRun {
     outcomes: [u64; 3],
     rule_hits: [u64; 19],
     /// The batch's messages decoded on a second thread (`decode_ahead`).
-    ahead: Option<Ahead>,
+    ahead: Option<Arc<Ahead>>,
     /// Messages screened from `ahead`'s decodes.
     #[pyo3(get)]
     decoded_ahead: u64,
@@ -279,13 +279,13 @@ impl BatchRun {
         preparation: Preparation,
     ) -> PyResult<()> {
         self.ahead = None; // a previous batch's thread is stopped and joined first
-        self.ahead = Some(Ahead::start(
+        self.ahead = Some(Arc::new(Ahead::start(
             py,
             &self.decoder,
             lists,
             self.max_bytes,
             preparation,
-        )?);
+        )?));
         Ok(())
     }
 }
@@ -302,34 +302,12 @@ pub fn screen_run(
     partition: i64,
 ) -> PyResult<usize> {
     let stop = stop.min(messages.len());
-    // The batch's messages decoded ahead on a second thread, when they were (`Ahead`).
-    let ahead = run.ahead.take();
-    let base = ahead.as_ref().and_then(|ahead| ahead.base_of(messages));
-    let result = screen_messages(
-        screener,
-        py,
-        run,
-        messages,
-        start,
-        stop,
-        partition,
-        ahead.as_ref().zip(base),
-    );
-    run.ahead = ahead;
-    result
-}
-
-#[allow(clippy::too_many_arguments)]
-fn screen_messages(
-    screener: &mut NativeScreener,
-    py: Python<'_>,
-    run: &mut BatchRun,
-    messages: &Bound<'_, PyList>,
-    start: usize,
-    stop: usize,
-    partition: i64,
-    ahead: Option<(&Ahead, usize)>,
-) -> PyResult<usize> {
+    // The batch's messages decoded ahead on a second thread, when they were (`Ahead`);
+    // a handle of its own, so that the run stays free to change.
+    let ahead_handle = run.ahead.clone();
+    let ahead = ahead_handle
+        .as_deref()
+        .and_then(|ahead| Some((ahead, ahead.base_of(messages)?)));
     let none = py.None().into_bound(py);
     let filed = intern!(py, "filed");
     let screened_at = run.screened_at.bind(py).clone();
