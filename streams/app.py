@@ -23,6 +23,7 @@ from prometheus_client import start_http_server
 from entry_screening.runtime import settle_heap
 from screening.native import NATIVE
 from screening.rulepack import load_rule_pack
+from streams import fetch_records
 from streams.lifecycle import install_lifecycle
 from streams.logs import logging_config
 from streams.metrics import PipelineMetrics
@@ -76,6 +77,10 @@ class WorkerRuntime:
         self.metrics.build_info.info({"version": VERSION, "worker": self.worker_id, "core": core})
         log.info("screening core", extra={"core": core})
         self._serve_metrics()
+        # Every consumer of this process (the mirrors' restore, then the screening loop)
+        # reads plain fetched batches natively (streams.fetch_records).
+        native_fetch = settings.native_fetch and fetch_records.install()
+        log.info("fetched records", extra={"reader": "native" if native_fetch else "aiokafka"})
         started = time.monotonic()
         for mirror in self.mirrors:
             await mirror.start()

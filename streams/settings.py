@@ -90,6 +90,9 @@ class Settings(BaseSettings):
     # (the native core only): worth it with a second core; off, the loop decodes each
     # message as it reaches it.
     decode_ahead: bool = True
+    # Read fetched record batches with the native core instead of aiokafka's Python (the
+    # plain batches the project's producers write; anything else aiokafka reads as before).
+    native_fetch: bool = True
     max_message_bytes: Annotated[int, Field(ge=1_024, le=50_000_000)] = 1_000_000
     table_store: Literal["memory", "rocksdb"] = "memory"
     data_dir: Path = Path("var/worker")

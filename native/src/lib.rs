@@ -21,6 +21,7 @@ use std::sync::Arc;
 mod activity;
 mod ahead;
 mod decode;
+mod fetched;
 mod filing;
 mod json;
 mod records;
@@ -1866,6 +1867,8 @@ fn screening_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<records::RecordBatchWriter>()?;
     m.add_class::<records::OutputBatches>()?;
     m.add_class::<run::BatchRun>()?;
+    m.add_class::<fetched::FetchedRecords>()?;
+    m.add_class::<fetched::FetchedRecord>()?;
     m.add("RULE_IDS", RULE_IDS.to_vec())?;
     Ok(())
 }
