@@ -5,7 +5,8 @@ run, three alternating rounds of:
 
 * ceiling: an aiokafka loop in this process that takes the records with ``getmany`` and
   produces them again in per-partition batches (``create_batch``/``send_batch``), committing
-  after the acknowledgements, with no decoding at all;
+  after the acknowledgements, with no decoding at all; aiokafka as it comes, with none of
+  the project's replacements for its parts;
 * pipeline: one ``entry-screening worker`` process screening the same records, every output
   produced (decision, audit event, hold and activity state) and offsets committed. The
   registry has been vetted once before (as on any day after the first deployment), so the
@@ -13,8 +14,12 @@ run, three alternating rounds of:
 * passthrough per record: the ceiling loop with one ``send`` per record, for context;
 * output floor, also for context: the ceiling loop writing, for each record, the outputs the
   pipeline writes for that entry (decision, audit event, hold state; computed before timing)
-  with the pipeline's own batch writer: what the Kafka client costs the pipeline before
-  any screening. ``floor_ratio`` is its rate over the ceiling's.
+  with the pipeline's own batch writer and the client parts the worker uses: what the Kafka
+  client costs the pipeline before any screening. ``floor_ratio`` is its rate over the
+  ceiling's;
+* ceiling with the project's client parts, for context: the ceiling loop with the parts of
+  aiokafka the worker replaces (produce requests written with one join, fetched records
+  read natively). ``ratio_same_client`` is the pipeline's rate over it.
 
 Each is timed from its first record to the commit of its last. Then, with a fresh worker,
 entries are fed at half the pipeline's median rate to measure end-to-end latency (sent to
@@ -48,7 +53,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from entry_screening.demo import metrics_text, start_worker
 from entry_screening.runtime import settle_heap
 from entry_screening.synthetic import FeedSpec, write_dataset
-from streams import loaders, produce_request
+from streams import fetch_records, loaders, produce_request
 from streams.admin import create_topics
 from streams.embedded import EmbeddedBroker, free_port
 from streams.kafka import client_options, producer_options
@@ -419,10 +424,18 @@ async def latency_run(
         stop(worker)
 
 
+def client_parts(installed: bool) -> None:
+    """This process's aiokafka with the parts the worker replaces (produce requests written
+    with one join, fetched records read natively), or as it comes."""
+    if installed:
+        produce_request.install()
+        fetch_records.install()
+    else:
+        produce_request.uninstall()
+        fetch_records.uninstall()
+
+
 async def bench(args: argparse.Namespace, workdir: Path) -> None:
-    # The worker's producer writes its requests with one join; the loops in this process
-    # use the same client, so the ceiling is measured with it too.
-    produce_request.install()
     broker: EmbeddedBroker | None = None
     bootstrap = args.bootstrap
     if not bootstrap:
@@ -441,7 +454,9 @@ async def bench(args: argparse.Namespace, workdir: Path) -> None:
             flush=True,
         )
         ceilings, pipelines, singles, floors, stage_runs, rss = [], [], [], [], [], []
+        same_client: list[float] = []
         for round_number in range(1, args.rounds + 1):
+            client_parts(installed=False)
             s = settings_for(bootstrap, broker is not None, workdir, args.batch_size)
             await create_topics(s)
             await preload(s, s.topics.entries_filed, lines)
@@ -466,6 +481,7 @@ async def bench(args: argparse.Namespace, workdir: Path) -> None:
                 )
             )
             await drop_topics(s)
+            client_parts(installed=True)
             s = settings_for(bootstrap, broker is not None, workdir, args.batch_size)
             await create_topics(s)
             await preload(s, s.topics.entries_filed, lines)
@@ -481,10 +497,20 @@ async def bench(args: argparse.Namespace, workdir: Path) -> None:
                 )
             )
             await drop_topics(s)
+            s = settings_for(bootstrap, broker is not None, workdir, args.batch_size)
+            await create_topics(s)
+            await preload(s, s.topics.entries_filed, lines)
+            same_client.append(
+                await copy_loop(
+                    s, s.topics.entries_filed, s.topics.entries_released, len(lines), batched=True
+                )
+            )
+            await drop_topics(s)
             print(
                 f"round {round_number}: ceiling={ceilings[-1]:,.0f}/s "
                 f"pipeline={pipelines[-1]:,.0f}/s per_record_send={singles[-1]:,.0f}/s "
-                f"output_floor={floors[-1]:,.0f}/s",
+                f"output_floor={floors[-1]:,.0f}/s "
+                f"ceiling_same_client={same_client[-1]:,.0f}/s",
                 flush=True,
             )
         pipeline_eps = statistics.median(pipelines)
@@ -511,6 +537,12 @@ async def bench(args: argparse.Namespace, workdir: Path) -> None:
             f"output_floor_eps={floor_eps:.0f} floor_ratio={floor_eps / ceiling_eps:.2f} "
             f"(records/s writing the pipeline's {mean_outputs(outputs):.2f} outputs per entry, "
             "no screening)"
+        )
+        same_client_eps = statistics.median(same_client)
+        print(
+            f"ceiling_same_client_eps={same_client_eps:.0f} "
+            f"ratio_same_client={pipeline_eps / same_client_eps:.2f} (the ceiling loop with "
+            "the client parts the worker replaces: one-join produce requests, native fetch)"
         )
         print(
             f"pipeline_eps={pipeline_eps:.0f} ceiling_eps={ceiling_eps:.0f} "

@@ -80,9 +80,12 @@ async def load(settings: Settings, count: int) -> list[str]:
 async def measure(settings: Settings, sample: list[str]) -> dict[str, float]:
     """Runs in a child process: one mirror start, its memory and lookups."""
     from entry_screening.runtime import settle_heap
+    from streams import fetch_records
     from streams.mirror import TopicMirror, make_store
     from streams.state import RegistryView
 
+    if settings.native_fetch:  # as a worker restores (streams.app)
+        fetch_records.install()
     before = rss_mib()
     mirror = TopicMirror(settings, settings.topics.ior_registry, make_store(settings, "registry"))
     started = time.perf_counter()

@@ -40,6 +40,8 @@ _PARTITION_RECORDS_PARAMETERS = (
     "check_crcs",
     "isolation_level",
 )
+# aiokafka's own fetcher classes while the native reader is installed.
+_ORIGINALS: dict[str, Any] = {}
 # What a reader is compared on.
 _FIELDS = (
     "topic",
@@ -231,6 +233,17 @@ def install() -> bool:
     if reader._reader is None or read_all(reader) != expected:
         log.info("aiokafka's fetched-record reader left as it is (the readers differ)")
         return False
+    _ORIGINALS.update(MemoryRecords=fetcher.MemoryRecords, PartitionRecords=original)
     fetcher.MemoryRecords = kept_buffer
     fetcher.PartitionRecords = native_partition_records
     return True
+
+
+def uninstall() -> None:
+    """Give aiokafka's fetcher its own reader back (the benchmark measures its ceiling
+    with aiokafka as it comes)."""
+    from aiokafka.consumer import fetcher
+
+    for name, value in _ORIGINALS.items():
+        setattr(fetcher, name, value)
+    _ORIGINALS.clear()

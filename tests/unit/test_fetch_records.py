@@ -206,7 +206,14 @@ def test_a_consumer_with_deserializers_keeps_aiokafkas_reader() -> None:
     assert values == [r.value for r in aiokafkas(data, fetch_offset, value_deserializer=upper)]
 
 
-def test_install_is_idempotent_and_keeps_a_compressed_fetch_readable() -> None:
+def test_install_is_idempotent_and_uninstall_gives_aiokafka_its_reader_back() -> None:
     assert fetch_records.install()
-    assert fetcher.PartitionRecords is NATIVE
+    installed = fetcher.PartitionRecords
+    assert fetch_records.install()
+    assert fetcher.PartitionRecords is installed
+    fetch_records.uninstall()
+    assert fetcher.PartitionRecords is AIOKAFKA
+    assert fetcher.MemoryRecords is MemoryRecords
+    assert fetch_records.install()
+    assert getattr(fetcher.PartitionRecords, "native_reader", False)
     assert [r.value for r in natives(compressed_batch())] == [b"v" * 40]

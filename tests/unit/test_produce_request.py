@@ -63,3 +63,11 @@ def test_install_is_idempotent_and_hands_the_sender_the_one_join_request() -> No
     assert produce_request.install()
     assert sender.ProduceRequest is not produce.ProduceRequest
     assert issubclass(sender.ProduceRequest, produce.ProduceRequest)
+
+
+def test_uninstall_gives_the_sender_aiokafkas_request_back() -> None:
+    assert produce_request.install()
+    produce_request.uninstall()
+    assert sender.ProduceRequest is produce.ProduceRequest
+    assert produce_request.install()
+    assert getattr(sender.ProduceRequest, "one_join", False)
