@@ -453,59 +453,46 @@ async def bench(args: argparse.Namespace, workdir: Path) -> None:
             f"batch_size={args.batch_size or Settings().batch_size}",
             flush=True,
         )
+
+        def fresh() -> Settings:  # new topics and group names for each loop
+            return settings_for(bootstrap, broker is not None, workdir, args.batch_size)
+
+        outputs_per_entry: list[float] = []
+
+        async def copy_round(*, batched: bool, same_client: bool, outputs: bool = False) -> float:
+            """Records/s of one copy loop over the entries, preloaded on new topics."""
+            client_parts(installed=same_client)
+            s = fresh()
+            await create_topics(s)
+            await preload(s, s.topics.entries_filed, lines)
+            written = pipeline_outputs(s, data, lines) if outputs else None  # before timing
+            if written is not None:
+                outputs_per_entry.append(mean_outputs(written))
+            try:
+                return await copy_loop(
+                    s,
+                    s.topics.entries_filed,
+                    s.topics.entries_released,
+                    len(lines),
+                    batched=batched,
+                    outputs=written,
+                )
+            finally:
+                await drop_topics(s)
+
         ceilings, pipelines, singles, floors, stage_runs, rss = [], [], [], [], [], []
         same_client: list[float] = []
         for round_number in range(1, args.rounds + 1):
-            client_parts(installed=False)
-            s = settings_for(bootstrap, broker is not None, workdir, args.batch_size)
-            await create_topics(s)
-            await preload(s, s.topics.entries_filed, lines)
-            ceilings.append(
-                await copy_loop(
-                    s, s.topics.entries_filed, s.topics.entries_released, len(lines), batched=True
-                )
-            )
-            await drop_topics(s)
-            s = settings_for(bootstrap, broker is not None, workdir, args.batch_size)
+            ceilings.append(await copy_round(batched=True, same_client=False))
+            s = fresh()
             eps, stages, peak = await pipeline_run(s, data, lines, workdir)
             await drop_topics(s)
             pipelines.append(eps)
             stage_runs.append(stages)
             rss.append(peak)
-            s = settings_for(bootstrap, broker is not None, workdir, args.batch_size)
-            await create_topics(s)
-            await preload(s, s.topics.entries_filed, lines)
-            singles.append(
-                await copy_loop(
-                    s, s.topics.entries_filed, s.topics.entries_released, len(lines), batched=False
-                )
-            )
-            await drop_topics(s)
-            client_parts(installed=True)
-            s = settings_for(bootstrap, broker is not None, workdir, args.batch_size)
-            await create_topics(s)
-            await preload(s, s.topics.entries_filed, lines)
-            outputs = pipeline_outputs(s, data, lines)  # a second or two, before timing
-            floors.append(
-                await copy_loop(
-                    s,
-                    s.topics.entries_filed,
-                    s.topics.entries_released,
-                    len(lines),
-                    batched=True,
-                    outputs=outputs,
-                )
-            )
-            await drop_topics(s)
-            s = settings_for(bootstrap, broker is not None, workdir, args.batch_size)
-            await create_topics(s)
-            await preload(s, s.topics.entries_filed, lines)
-            same_client.append(
-                await copy_loop(
-                    s, s.topics.entries_filed, s.topics.entries_released, len(lines), batched=True
-                )
-            )
-            await drop_topics(s)
+            singles.append(await copy_round(batched=False, same_client=False))
+            floors.append(await copy_round(batched=True, same_client=True, outputs=True))
+            same_client.append(await copy_round(batched=True, same_client=True))
             print(
                 f"round {round_number}: ceiling={ceilings[-1]:,.0f}/s "
                 f"pipeline={pipelines[-1]:,.0f}/s per_record_send={singles[-1]:,.0f}/s "
@@ -515,7 +502,7 @@ async def bench(args: argparse.Namespace, workdir: Path) -> None:
             )
         pipeline_eps = statistics.median(pipelines)
         ceiling_eps = statistics.median(ceilings)
-        s = settings_for(bootstrap, broker is not None, workdir, args.batch_size)
+        s = fresh()
         probe = lines[: min(len(lines), int(pipeline_eps / 2 * args.latency_seconds))]
         p50, p99, n = await latency_run(s, data, probe, pipeline_eps / 2, workdir)
         print(
@@ -535,7 +522,7 @@ async def bench(args: argparse.Namespace, workdir: Path) -> None:
         floor_eps = statistics.median(floors)
         print(
             f"output_floor_eps={floor_eps:.0f} floor_ratio={floor_eps / ceiling_eps:.2f} "
-            f"(records/s writing the pipeline's {mean_outputs(outputs):.2f} outputs per entry, "
+            f"(records/s writing the pipeline's {outputs_per_entry[-1]:.2f} outputs per entry, "
             "no screening)"
         )
         same_client_eps = statistics.median(same_client)
