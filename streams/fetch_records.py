@@ -121,7 +121,7 @@ def _reader_classes(native: Any) -> tuple[Any, type[Any]]:
         @property
         def next_fetch_offset(self) -> int:
             reader = self._reader
-            return self._offset if reader is None else int(reader.next_fetch_offset)
+            return self._offset if reader is None else reader.next_fetch_offset
 
         @next_fetch_offset.setter
         def next_fetch_offset(self, offset: int) -> None:
