@@ -119,11 +119,9 @@ fn usd(amount: f64) -> String {
 fn py_floor_div(vx: f64, wx: f64) -> f64 {
     let mut m = vx % wx;
     let mut div = (vx - m) / wx;
-    if m != 0.0 {
-        if (wx < 0.0) != (m < 0.0) {
-            m += wx;
-            div -= 1.0;
-        }
+    if m != 0.0 && (wx < 0.0) != (m < 0.0) {
+        m += wx;
+        div -= 1.0;
     }
     let _ = m;
     if div != 0.0 {
@@ -799,7 +797,7 @@ impl NativeScreener {
         json::push_key(&mut audit, ",\"ior_number");
         audit.extend_from_slice(&profile.json.shown_ior_number);
         json::push_key(&mut audit, ",\"decision_id");
-        json::push_str(&mut audit, &id);
+        json::push_str(&mut audit, id);
         json::push_key(&mut audit, ",\"outcome");
         json::push_str(&mut audit, &self.outcome_texts[worst]);
         audit.extend_from_slice(b",\"rule_ids\":[");
