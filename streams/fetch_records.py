@@ -42,6 +42,10 @@ _PARTITION_RECORDS_PARAMETERS = (
 )
 # aiokafka's own fetcher classes while the native reader is installed.
 _ORIGINALS: dict[str, Any] = {}
+# Fetched partition buffers read while the reader is installed, by which reader read them
+# (the metric screening_fetches_read_total): aiokafka's count grows when producers
+# compress or write transactions, which the native reader leaves to it.
+READS: dict[str, int] = {"native": 0, "aiokafka": 0}
 # What a reader is compared on.
 _FIELDS = (
     "topic",
@@ -116,6 +120,7 @@ def _reader_classes(native: Any) -> tuple[Any, type[Any]]:
                 )
                 if self._reader is not None:
                     self._records_iterator = self._reader
+            READS["aiokafka" if self._reader is None else "native"] += 1
 
         # The reader keeps the position; aiokafka's fetcher reads it from here.
         @property

@@ -14,12 +14,13 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
-from prometheus_client.metrics_core import HistogramMetricFamily, Metric
+from prometheus_client.metrics_core import CounterMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
 from schemas.decision import OUTCOMES
 from schemas.reference import BrokerRecord
+from streams import fetch_records
 
 # Latency buckets from 1 ms to 30 s: a healthy pipeline answers in tens of milliseconds,
 # a lagging one in seconds.
@@ -147,6 +148,26 @@ class BulkHistogram(Collector):
         yield HistogramMetricFamily(
             self._name, self._documentation, buckets=buckets, sum_value=total
         )
+
+
+class FetchReads(Collector):
+    """Partitions' fetched data by the reader that read it (``streams.fetch_records``
+    counts as the fetcher hands it over; this reads the counts at scrape time, so the
+    fetcher pays a dictionary increment and no metric call)."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        registry.register(self)
+
+    def collect(self) -> Iterator[Metric]:
+        family = CounterMetricFamily(
+            "screening_fetches_read",
+            "Partitions' fetched data read, by reader: native, or aiokafka for what the "
+            "native reader leaves to it (compressed or transactional record batches).",
+            labels=["reader"],
+        )
+        for reader, count in fetch_records.READS.items():
+            family.add_metric([reader], count)
+        yield family
 
 
 class PipelineMetrics:
@@ -288,6 +309,7 @@ class PipelineMetrics:
             registry=r,
         )
         self.build_info = Info("screening_build", "Version of the running worker.", registry=r)
+        self.fetches_read = FetchReads(r)
         for outcome in OUTCOMES:
             self.decisions.labels(outcome, "none")
         for stage in STAGES:

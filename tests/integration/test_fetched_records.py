@@ -47,6 +47,8 @@ def test_plain_batches_are_read_natively_and_compressed_ones_by_aiokafka(
             got.extend(r for records in batches.values() for r in records)
         return got
 
+    reader_name = {"FetchedRecord": "native", "ConsumerRecord": "aiokafka"}
+
     async def scenario() -> None:
         await create_topics(settings)
         consumer = AIOKafkaConsumer(
@@ -62,7 +64,10 @@ def test_plain_batches_are_read_natively_and_compressed_ones_by_aiokafka(
                 (10, "none", "FetchedRecord"),
             ):
                 send(first, compression)
+                reads = dict(fetch_records.READS)
                 records = await take(consumer, 5)
+                # the fetch was counted for the metric under its reader
+                assert fetch_records.READS[reader_name[reader]] > reads[reader_name[reader]]
                 assert {type(r).__name__ for r in records} == {reader}
                 assert [r.offset for r in records] == list(range(first, first + 5))
                 assert [(r.key, r.value, r.headers) for r in records] == [

@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 
 from schemas.native_decoder import native_module
 from streams import fetch_records
+from streams.metrics import PipelineMetrics
 
 if native_module() is None:
     if os.environ.get("ENTRY_SCREENING_REQUIRE_NATIVE") == "1":
@@ -217,3 +218,19 @@ def test_install_is_idempotent_and_uninstall_gives_aiokafka_its_reader_back() ->
     assert fetch_records.install()
     assert getattr(fetcher.PartitionRecords, "native_reader", False)
     assert [r.value for r in natives(compressed_batch())] == [b"v" * 40]
+
+
+def test_reads_are_counted_by_reader_and_exposed_as_a_metric() -> None:
+    before = dict(fetch_records.READS)
+    natives(fetch_records.sample_fetch()[0])
+    natives(compressed_batch())
+    natives(compressed_batch())
+    counted = {reader: fetch_records.READS[reader] - before[reader] for reader in before}
+    assert counted == {"native": 1, "aiokafka": 2}
+    exposed = {
+        sample.labels["reader"]: sample.value
+        for family in PipelineMetrics().registry.collect()
+        if family.name == "screening_fetches_read"
+        for sample in family.samples
+    }
+    assert exposed == fetch_records.READS
