@@ -10,7 +10,8 @@ tenth of that, checks the CRC too, and returns records with every attribute of a
 ``value``, ``headers``...). For any other fetched bytes, or a consumer with key or value
 deserializers, aiokafka's own reader runs as before, errors included.
 
-:func:`install` hands the fetcher a ``PartitionRecords`` that does this, and only after
+:func:`install` has the fetcher make its ``PartitionRecords`` this way (aiokafka's own
+class, untouched, for what the native reader leaves), and only after
 checking that aiokafka is built the way this expects and that both readers give the same
 records for a sample fetch; otherwise it leaves aiokafka as it is (an aiokafka upgrade can
 cost speed here, not correctness). ``tests/unit/test_fetch_records.py`` compares the two
@@ -76,8 +77,10 @@ class KeptBuffer:
         self.size_in_bytes = records.size_in_bytes
 
 
-def _reader_classes(native: Any) -> tuple[Any, type[Any]]:
-    """The fetcher's two replacements: the buffer-keeping records and the reader."""
+def _replacements(native: Any) -> tuple[Any, Any]:
+    """The fetcher's two replacements: the buffer-keeping records, and what makes a
+    partition's records (the native reader's when it reads the fetch, aiokafka's
+    otherwise, untouched)."""
     from aiokafka.consumer import fetcher
     from aiokafka.record.memory_records import MemoryRecords
 
@@ -87,60 +90,60 @@ def _reader_classes(native: Any) -> tuple[Any, type[Any]]:
         return KeptBuffer(data, MemoryRecords)
 
     class NativePartitionRecords(base):  # type: ignore[misc, valid-type]
-        """aiokafka's ``PartitionRecords``, read by the native core when it can."""
+        """aiokafka's ``PartitionRecords`` over a native reader of the fetch."""
 
-        native_reader = True
-
-        def __init__(
-            self,
-            tp: Any,
-            records: Any,
-            aborted_transactions: Any,
-            fetch_offset: int,
-            key_deserializer: Any,
-            value_deserializer: Any,
-            check_crcs: bool,
-            isolation_level: Any,
-        ) -> None:
-            self._reader: Any = None
-            super().__init__(
-                tp,
-                records,
-                aborted_transactions,
-                fetch_offset,
-                key_deserializer,
-                value_deserializer,
-                check_crcs,
-                isolation_level,
-            )
-            buffer = getattr(records, "buffer", None)
-            if buffer is not None and key_deserializer is None and value_deserializer is None:
-                self._reader = native.FetchedRecords.read(
-                    buffer, tp.topic, tp.partition, fetch_offset, check_crcs
-                )
-                if self._reader is not None:
-                    self._records_iterator = self._reader
-            READS["aiokafka" if self._reader is None else "native"] += 1
+        def __init__(self, reader: Any, *arguments: Any) -> None:
+            self._reader = reader  # before aiokafka's __init__ sets the fetch offset
+            super().__init__(*arguments)
+            self._records_iterator = reader
 
         # The reader keeps the position; aiokafka's fetcher reads it from here.
         @property
         def next_fetch_offset(self) -> int:
-            reader = self._reader
-            return self._offset if reader is None else reader.next_fetch_offset
+            offset: int = self._reader.next_fetch_offset
+            return offset
 
         @next_fetch_offset.setter
         def next_fetch_offset(self, offset: int) -> None:
-            if self._reader is None:
-                self._offset = offset
-            else:
-                self._reader.next_fetch_offset = offset
+            self._reader.next_fetch_offset = offset
 
         def __iter__(self) -> Any:
             # FetchResult.getall loops over this: the native reader itself, with no Python
             # frame per record.
-            return self if self._reader is None else self._reader
+            return self._reader
 
-    return kept_buffer, NativePartitionRecords
+    def partition_records(
+        tp: Any,
+        records: Any,
+        aborted_transactions: Any,
+        fetch_offset: int,
+        key_deserializer: Any,
+        value_deserializer: Any,
+        check_crcs: bool,
+        isolation_level: Any,
+    ) -> Any:
+        arguments = (
+            tp,
+            records,
+            aborted_transactions,
+            fetch_offset,
+            key_deserializer,
+            value_deserializer,
+            check_crcs,
+            isolation_level,
+        )
+        buffer = getattr(records, "buffer", None)
+        reader = None
+        if buffer is not None and key_deserializer is None and value_deserializer is None:
+            reader = native.FetchedRecords.read(
+                buffer, tp.topic, tp.partition, fetch_offset, check_crcs
+            )
+        READS["aiokafka" if reader is None else "native"] += 1
+        if reader is None:
+            return base(*arguments)
+        return NativePartitionRecords(reader, *arguments)
+
+    return kept_buffer, partition_records
 
 
 def record_batch(
@@ -221,26 +224,28 @@ def install() -> bool:
         from aiokafka.structs import TopicPartition
     except ImportError:  # pragma: no cover - aiokafka is a dependency
         return False
-    if getattr(fetcher.PartitionRecords, "native_reader", False):
+    if "PartitionRecords" in _ORIGINALS:
         return True  # installed before
     original = fetcher.PartitionRecords
     parameters = tuple(inspect.signature(original.__init__).parameters)
     if parameters != _PARTITION_RECORDS_PARAMETERS or not hasattr(fetcher, "MemoryRecords"):
         log.info("aiokafka's fetched-record reader left as it is (not the layout expected)")
         return False
-    kept_buffer, native_partition_records = _reader_classes(native)
+    kept_buffer, partition_records = _replacements(native)
     data, fetch_offset = sample_fetch()
     tp = TopicPartition("sample", 3)
     expected = read_all(
         original(tp, fetcher.MemoryRecords(data), [], fetch_offset, None, None, True, 0)
     )
-    reader = native_partition_records(tp, kept_buffer(data), [], fetch_offset, None, None, True, 0)
-    if reader._reader is None or read_all(reader) != expected:
+    counted = dict(READS)  # the sample is not a fetch the metric should count
+    reader = partition_records(tp, kept_buffer(data), [], fetch_offset, None, None, True, 0)
+    READS.update(counted)
+    if getattr(reader, "_reader", None) is None or read_all(reader) != expected:
         log.info("aiokafka's fetched-record reader left as it is (the readers differ)")
         return False
     _ORIGINALS.update(MemoryRecords=fetcher.MemoryRecords, PartitionRecords=original)
     fetcher.MemoryRecords = kept_buffer
-    fetcher.PartitionRecords = native_partition_records
+    fetcher.PartitionRecords = partition_records
     return True
 
 
