@@ -16,17 +16,16 @@
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString, PyTuple};
 
+// The v2 batch layout the writer writes (header size, CRC place, attribute bits).
+use crate::records::{CRC_AT, CRC_FROM, HEADER, TRANSACTIONAL};
+
 /// Base offset (8) and batch length (4): what precedes the bytes the length counts.
 const LOG_OVERHEAD: usize = 12;
-/// The v2 batch header, up to its first record.
-const HEADER: usize = 61;
 const MAGIC_AT: usize = 16;
-const CRC_AT: usize = 17;
 /// The CRC covers the batch from its attributes to its end.
-const ATTRIBUTES_AT: usize = 21;
+const ATTRIBUTES_AT: usize = CRC_FROM;
 const COMPRESSION: i16 = 0x07;
 const LOG_APPEND_TIME: i16 = 0x08;
-const TRANSACTIONAL: i16 = 0x10;
 const CONTROL: i16 = 0x20;
 
 fn be<const N: usize>(bytes: &[u8], at: usize) -> [u8; N] {

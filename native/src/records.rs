@@ -16,11 +16,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// Bytes before the first record: base offset (8), length (4), leader epoch (4), magic
 /// (1), CRC (4), attributes (2), last offset delta (4), first and max timestamp (8 + 8),
 /// producer id (8), epoch (2), base sequence (4), record count (4).
-const HEADER: usize = 61;
-/// Where the CRC goes, and where the bytes it covers start.
-const CRC_AT: usize = 17;
-const CRC_FROM: usize = 21;
-const TRANSACTIONAL: i16 = 0x10;
+pub(crate) const HEADER: usize = 61;
+/// Where the CRC goes, and where the bytes it covers start (the attributes).
+pub(crate) const CRC_AT: usize = 17;
+pub(crate) const CRC_FROM: usize = 21;
+pub(crate) const TRANSACTIONAL: i16 = 0x10;
 /// The most a writer reserves up front (a batch larger than this grows as needed).
 const MAX_RESERVE: usize = 4 << 20;
 

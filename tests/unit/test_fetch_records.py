@@ -38,7 +38,6 @@ NATIVE = fetcher.PartitionRecords  # what the fetcher now calls to make a partit
 AIOKAFKA = fetch_records._ORIGINALS["PartitionRecords"]
 KEPT_BUFFER = fetcher.MemoryRecords
 TP = TopicPartition("entries.filed", 4)
-READ_UNCOMMITTED = 0
 
 maybe_bytes = st.none() | st.binary(max_size=200)
 headers = st.lists(st.tuples(st.text(max_size=8), maybe_bytes), max_size=3)
@@ -75,10 +74,7 @@ def chunks(records: Any, chunk: int) -> list[Any]:
     ``FetchResult.getall`` takes them), each with the next fetch offset after it."""
     got = []
     while True:
-        taken = [
-            tuple(getattr(r, name) for name in fetch_records._FIELDS)
-            for r in itertools.islice(iter(records), chunk)
-        ]
+        taken = [fetch_records.fields_of(r) for r in itertools.islice(iter(records), chunk)]
         got.append((taken, records.next_fetch_offset))
         if len(taken) < chunk:
             return got
@@ -86,7 +82,7 @@ def chunks(records: Any, chunk: int) -> list[Any]:
 
 def read_natively(records: Any) -> bool:
     """Whether the native reader reads these records (aiokafka's class reads the rest)."""
-    return type(records) is not AIOKAFKA and records._reader is not None
+    return type(records) is not AIOKAFKA
 
 
 def aiokafkas(data: bytes, fetch_offset: int = 0, value_deserializer: Any = None) -> Any:
