@@ -21,10 +21,16 @@ run, three alternating rounds of:
   aiokafka the worker replaces (produce requests written with one join, fetched records
   read natively). ``ratio_same_client`` is the pipeline's rate over it.
 
-Each is timed from its first record to the commit of its last. Then, with a fresh worker,
+Each is timed from its first record to the commit of its last, and again over its middle
+(from the commit that reaches a tenth of the records to the one that reaches nine tenths),
+where a short run's start (first fetches, each IOR's first sight) and end (the last
+batches' acknowledgements) do not count, as they hardly do in a day's feed; over that
+middle, the CPU time per record of the ceiling loop's process, of the worker and of the
+embedded broker (which shares the machine's cores with both). Then, with a fresh worker,
 entries are fed at half the pipeline's median rate to measure end-to-end latency (sent to
 decision read back). Printed before the last line: latency p50/p99, the worker's peak RSS,
-time per stage; the last line is ``pipeline_eps=N ceiling_eps=N ratio=R`` (medians).
+time per stage, CPU per record, the middles' rates and ratio; the last line is
+``pipeline_eps=N ceiling_eps=N ratio=R`` (medians of the whole runs).
 
     python bench/pipeline.py [--entries N] [--rounds N] [--bootstrap HOST:PORT] [--batch-size N]
 """
@@ -44,7 +50,7 @@ import time
 import uuid
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -116,6 +122,57 @@ async def drop_topics(settings: Settings) -> None:
 Outputs = dict[bytes, list[tuple[str, bytes, bytes]]]  # entry -> [(topic, key, value)]
 
 
+def cpu_seconds(pid: int | None) -> float:
+    """User and system CPU time of process ``pid`` so far, all its threads (0 for None)."""
+    if pid is None:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Mark(NamedTuple):
+    """Where a run stood at one moment: records committed, and the CPU time used so far by
+    the loop's process and by the broker."""
+
+    seconds: float
+    committed: int
+    cpu: float
+    broker_cpu: float
+
+
+def middle(marks: list[Mark], total: int) -> tuple[Mark, Mark]:
+    """The first marks at a tenth and at nine tenths of ``total`` committed: a run's middle,
+    without its start (first fetches, each IOR's first sight) or its end (the last
+    batches' acknowledgements), which weigh more in a short run than in a day's feed."""
+    start = next(m for m in marks if m.committed >= total / 10)
+    end = next(m for m in marks if m.committed >= total * 9 / 10)
+    return start, end
+
+
+class Timed(NamedTuple):
+    """One timed loop: records/s from its first record to its last commit and over its
+    middle; CPU per record over its middle, of the loop's own process and of the broker
+    (the embedded one; 0 on another)."""
+
+    eps: float
+    sustained_eps: float
+    cpu_us: float
+    broker_cpu_us: float
+
+
+def timed(eps: float, rate_marks: list[Mark], cpu_marks: list[Mark], total: int) -> Timed:
+    start, end = middle(rate_marks, total)
+    sustained = (end.committed - start.committed) / (end.seconds - start.seconds)
+    first, last = middle(cpu_marks, total)
+    records = max(last.committed - first.committed, 1)
+    return Timed(
+        eps,
+        sustained,
+        (last.cpu - first.cpu) / records * 1e6,
+        (last.broker_cpu - first.broker_cpu) / records * 1e6,
+    )
+
+
 def pipeline_outputs(settings: Settings, data: Any, lines: list[bytes]) -> Outputs:
     """What the worker writes for each entry at filing: its decision (to the topic of its
     outcome), its audit event and, for a hold, the hold's state record."""
@@ -180,9 +237,10 @@ async def copy_loop(
     *,
     batched: bool,
     outputs: Outputs | None = None,
-) -> float:
-    """Records/s of a consume-produce-commit loop with no decoding (the ceiling); with
-    ``outputs``, each record's precomputed outputs are written instead of the record."""
+    broker_pid: int | None = None,
+) -> Timed:
+    """A consume-produce-commit loop with no decoding (the ceiling); with ``outputs``,
+    each record's precomputed outputs are written instead of the record."""
     # What is alive now (entries, precomputed outputs) stays to the end: out of the
     # collector's scans, with the worker's thresholds, so this process's loops are tuned
     # as the worker is.
@@ -210,6 +268,7 @@ async def copy_loop(
             }
         done = 0
         started: float | None = None
+        marks: list[Mark] = []
         while done < total:
             batch = await consumer.getmany(
                 timeout_ms=settings.batch_linger_ms, max_records=settings.batch_size
@@ -218,6 +277,7 @@ async def copy_loop(
                 continue
             if started is None:
                 started = time.perf_counter()
+                marks.append(Mark(started, 0, time.process_time(), cpu_seconds(broker_pid)))
             futures = []
             if outputs is not None:
                 out = OutputBatch(producer, counts)
@@ -228,6 +288,9 @@ async def copy_loop(
                     done += len(records)
                 await (await out.submit())
                 await consumer.commit({tp: r[-1].offset + 1 for tp, r in batch.items()})
+                marks.append(
+                    Mark(time.perf_counter(), done, time.process_time(), cpu_seconds(broker_pid))
+                )
                 continue
             for tp, records in batch.items():
                 if batched:
@@ -262,8 +325,11 @@ async def copy_loop(
                 done += len(records)
             await asyncio.gather(*futures)
             await consumer.commit({tp: r[-1].offset + 1 for tp, r in batch.items()})
+            marks.append(
+                Mark(time.perf_counter(), done, time.process_time(), cpu_seconds(broker_pid))
+            )
         assert started is not None
-        return total / (time.perf_counter() - started)
+        return timed(total / (marks[-1].seconds - started), marks, marks, total)
     finally:
         await consumer.stop()
         await producer.stop()
@@ -360,9 +426,13 @@ def batch_times(log: Path) -> list[tuple[datetime, datetime, int]]:
 
 
 async def pipeline_run(
-    settings: Settings, data: Any, lines: list[bytes], workdir: Path
-) -> tuple[float, dict[str, float], float]:
-    """Records/s of one worker over the preloaded entries; its stage times and peak RSS."""
+    settings: Settings,
+    data: Any,
+    lines: list[bytes],
+    workdir: Path,
+    broker_pid: int | None = None,
+) -> tuple[Timed, dict[str, float], float]:
+    """One worker over the preloaded entries; its stage times and peak RSS."""
     await steady_state(settings, data, workdir)
     await preload(settings, settings.topics.entries_filed, lines)
     log = f"worker-{uuid.uuid4().hex[:6]}.log"
@@ -373,6 +443,7 @@ async def pipeline_run(
         del os.environ["SCREENING_LOG_LEVEL"]
     try:
         deadline = time.monotonic() + 600  # start-up is seconds; this only stops a broken run
+        polls: list[Mark] = []  # the worker's and the broker's CPU time as commits advance
         while True:
             if worker.poll() is not None:
                 raise RuntimeError(f"worker exited with {worker.returncode}")
@@ -380,6 +451,9 @@ async def pipeline_run(
                 raise RuntimeError("pipeline run did not finish")
             done, _ = await committed_total(
                 settings, settings.topics.entries_filed, settings.consumer_group
+            )
+            polls.append(
+                Mark(time.perf_counter(), done, cpu_seconds(worker.pid), cpu_seconds(broker_pid))
             )
             if done >= len(lines):
                 break
@@ -394,7 +468,11 @@ async def pipeline_run(
     batches = batch_times(workdir / log)
     elapsed = (batches[-1][1] - batches[0][0]).total_seconds()
     counted = sum(records for _, _, records in batches)
-    return counted / elapsed, stages, rss
+    commits, committed = [], 0
+    for _, at, records in sorted(batches, key=lambda batch: batch[1]):
+        committed += records
+        commits.append(Mark(at.timestamp(), committed, 0.0, 0.0))
+    return timed(counted / elapsed, commits, polls, counted), stages, rss
 
 
 async def latency_run(
@@ -458,9 +536,10 @@ async def bench(args: argparse.Namespace, workdir: Path) -> None:
             return settings_for(bootstrap, broker is not None, workdir, args.batch_size)
 
         outputs_per_entry: list[float] = []
+        broker_pid = broker.pid if broker is not None else None
 
-        async def copy_round(*, batched: bool, same_client: bool, outputs: bool = False) -> float:
-            """Records/s of one copy loop over the entries, preloaded on new topics."""
+        async def copy_round(*, batched: bool, same_client: bool, outputs: bool = False) -> Timed:
+            """One copy loop over the entries, preloaded on new topics."""
             client_parts(installed=same_client)
             s = fresh()
             await create_topics(s)
@@ -476,28 +555,35 @@ async def bench(args: argparse.Namespace, workdir: Path) -> None:
                     len(lines),
                     batched=batched,
                     outputs=written,
+                    broker_pid=broker_pid,
                 )
             finally:
                 await drop_topics(s)
 
+        ceiling_runs: list[Timed] = []
+        pipeline_runs: list[Timed] = []
         ceilings, pipelines, singles, floors, stage_runs, rss = [], [], [], [], [], []
         same_client: list[float] = []
         for round_number in range(1, args.rounds + 1):
-            ceilings.append(await copy_round(batched=True, same_client=False))
+            ceiling_runs.append(await copy_round(batched=True, same_client=False))
+            ceilings.append(ceiling_runs[-1].eps)
             s = fresh()
-            eps, stages, peak = await pipeline_run(s, data, lines, workdir)
+            run, stages, peak = await pipeline_run(s, data, lines, workdir, broker_pid)
             await drop_topics(s)
-            pipelines.append(eps)
+            pipeline_runs.append(run)
+            pipelines.append(run.eps)
             stage_runs.append(stages)
             rss.append(peak)
-            singles.append(await copy_round(batched=False, same_client=False))
-            floors.append(await copy_round(batched=True, same_client=True, outputs=True))
-            same_client.append(await copy_round(batched=True, same_client=True))
+            singles.append((await copy_round(batched=False, same_client=False)).eps)
+            floors.append((await copy_round(batched=True, same_client=True, outputs=True)).eps)
+            same_client.append((await copy_round(batched=True, same_client=True)).eps)
             print(
                 f"round {round_number}: ceiling={ceilings[-1]:,.0f}/s "
                 f"pipeline={pipelines[-1]:,.0f}/s per_record_send={singles[-1]:,.0f}/s "
                 f"output_floor={floors[-1]:,.0f}/s "
-                f"ceiling_same_client={same_client[-1]:,.0f}/s",
+                f"ceiling_same_client={same_client[-1]:,.0f}/s; middle of the run: "
+                f"ceiling={ceiling_runs[-1].sustained_eps:,.0f}/s "
+                f"pipeline={pipeline_runs[-1].sustained_eps:,.0f}/s",
                 flush=True,
             )
         pipeline_eps = statistics.median(pipelines)
@@ -519,6 +605,27 @@ async def bench(args: argparse.Namespace, workdir: Path) -> None:
             + ", ".join(f"{stage}={statistics.median(v):.1f}" for stage, v in totals.items())
         )
         print(f"per_record_send_eps={statistics.median(singles):.0f}")
+
+        def median_of(runs: list[Timed], field: str) -> float:
+            return float(statistics.median(getattr(run, field) for run in runs))
+
+        if broker is not None:
+            print(
+                "cpu per record over the middle of the runs (us, median of rounds): "
+                f"ceiling loop {median_of(ceiling_runs, 'cpu_us'):.1f} + broker "
+                f"{median_of(ceiling_runs, 'broker_cpu_us'):.1f}; pipeline worker "
+                f"{median_of(pipeline_runs, 'cpu_us'):.1f} + broker "
+                f"{median_of(pipeline_runs, 'broker_cpu_us'):.1f} (the broker shares "
+                "this machine's cores)"
+            )
+        sustained_pipeline = median_of(pipeline_runs, "sustained_eps")
+        sustained_ceiling = median_of(ceiling_runs, "sustained_eps")
+        print(
+            f"sustained_pipeline_eps={sustained_pipeline:.0f} "
+            f"sustained_ceiling_eps={sustained_ceiling:.0f} "
+            f"sustained_ratio={sustained_pipeline / sustained_ceiling:.2f} (from a tenth to "
+            "nine tenths of the records committed: no start-up, no last acknowledgements)"
+        )
         floor_eps = statistics.median(floors)
         print(
             f"output_floor_eps={floor_eps:.0f} floor_ratio={floor_eps / ceiling_eps:.2f} "

@@ -64,6 +64,11 @@ class EmbeddedBroker:
         self.stop()
         raise RuntimeError(f"embedded broker did not listen on {self.bootstrap} in {timeout} s")
 
+    @property
+    def pid(self) -> int | None:
+        """The broker's process id while it runs (the benchmark reads its CPU time)."""
+        return None if self._process is None else self._process.pid
+
     def stop(self) -> None:
         if self._process is None:
             return
