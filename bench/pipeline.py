@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
 import shutil
 import signal
@@ -140,6 +141,12 @@ class Mark(NamedTuple):
     broker_cpu: float
 
 
+def mark(committed: int, broker_pid: int | None, pid: int | None = None) -> Mark:
+    """A mark now: the CPU time of process ``pid`` (this one when None) and the broker's."""
+    cpu = time.process_time() if pid is None else cpu_seconds(pid)
+    return Mark(time.perf_counter(), committed, cpu, cpu_seconds(broker_pid))
+
+
 def middle(marks: list[Mark], total: int) -> tuple[Mark, Mark]:
     """The first marks at a tenth and at nine tenths of ``total`` committed: a run's middle,
     without its start (first fetches, each IOR's first sight) or its end (the last
@@ -162,7 +169,9 @@ class Timed(NamedTuple):
 
 def timed(eps: float, rate_marks: list[Mark], cpu_marks: list[Mark], total: int) -> Timed:
     start, end = middle(rate_marks, total)
-    sustained = (end.committed - start.committed) / (end.seconds - start.seconds)
+    # A run too short to have a middle (one batch from a tenth to nine tenths) has no rate.
+    elapsed = end.seconds - start.seconds
+    sustained = (end.committed - start.committed) / elapsed if elapsed > 0 else math.nan
     first, last = middle(cpu_marks, total)
     records = max(last.committed - first.committed, 1)
     return Timed(
@@ -267,17 +276,15 @@ async def copy_loop(
                 for t in settings.topics.model_dump().values()
             }
         done = 0
-        started: float | None = None
-        marks: list[Mark] = []
+        marks: list[Mark] = []  # the first when the first records arrive, then every commit
         while done < total:
             batch = await consumer.getmany(
                 timeout_ms=settings.batch_linger_ms, max_records=settings.batch_size
             )
             if not batch:
                 continue
-            if started is None:
-                started = time.perf_counter()
-                marks.append(Mark(started, 0, time.process_time(), cpu_seconds(broker_pid)))
+            if not marks:
+                marks.append(mark(0, broker_pid))
             futures = []
             if outputs is not None:
                 out = OutputBatch(producer, counts)
@@ -288,9 +295,7 @@ async def copy_loop(
                     done += len(records)
                 await (await out.submit())
                 await consumer.commit({tp: r[-1].offset + 1 for tp, r in batch.items()})
-                marks.append(
-                    Mark(time.perf_counter(), done, time.process_time(), cpu_seconds(broker_pid))
-                )
+                marks.append(mark(done, broker_pid))
                 continue
             for tp, records in batch.items():
                 if batched:
@@ -325,11 +330,8 @@ async def copy_loop(
                 done += len(records)
             await asyncio.gather(*futures)
             await consumer.commit({tp: r[-1].offset + 1 for tp, r in batch.items()})
-            marks.append(
-                Mark(time.perf_counter(), done, time.process_time(), cpu_seconds(broker_pid))
-            )
-        assert started is not None
-        return timed(total / (marks[-1].seconds - started), marks, marks, total)
+            marks.append(mark(done, broker_pid))
+        return timed(total / (marks[-1].seconds - marks[0].seconds), marks, marks, total)
     finally:
         await consumer.stop()
         await producer.stop()
@@ -452,9 +454,7 @@ async def pipeline_run(
             done, _ = await committed_total(
                 settings, settings.topics.entries_filed, settings.consumer_group
             )
-            polls.append(
-                Mark(time.perf_counter(), done, cpu_seconds(worker.pid), cpu_seconds(broker_pid))
-            )
+            polls.append(mark(done, broker_pid, worker.pid))
             if done >= len(lines):
                 break
             await asyncio.sleep(0.25)
