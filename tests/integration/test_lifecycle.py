@@ -79,10 +79,13 @@ def test_resolutions_cure_release_and_seize_exactly_their_entries(
                     (KEY, b'{"resolution_id": "R-x", "action": "cure"}'),  # invalid
                 ],
             )
+            # Everything expected: four decisions at filing, three after a resolution (the
+            # replayed cure decides nothing again) and two dead letters. Waiting for fewer
+            # could stop before a decision whose audit event was already read.
             outputs = await read_outputs(
                 settings,
                 lambda o: (
-                    o.accounted >= 7
+                    o.accounted >= 9
                     and len(o.dead_letters) >= 2
                     and len(o.events("HoldResolved")) >= 3
                 ),
