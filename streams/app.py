@@ -78,8 +78,11 @@ class WorkerRuntime:
         log.info("screening core", extra={"core": core})
         self._serve_metrics()
         # Every consumer of this process (the mirrors' restore, then the screening loop)
-        # reads plain fetched batches natively (streams.fetch_records).
+        # reads plain fetched batches natively (streams.fetch_records); switched off, the
+        # reader is aiokafka's even if something in this process installed the native one.
         native_fetch = settings.native_fetch and fetch_records.install()
+        if not settings.native_fetch:
+            fetch_records.uninstall()
         log.info("fetched records", extra={"reader": "native" if native_fetch else "aiokafka"})
         started = time.monotonic()
         for mirror in self.mirrors:
